@@ -1,0 +1,155 @@
+//! The wire format: request bodies and response views, as the API contract names them.
+
+use crate::invitation::{DeliveryStatus, Invitation, InvitationStatus};
+use crate::project::{Membership, Project};
+use crate::role::Role;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+time::serde::format_description!(rfc3339_seconds, OffsetDateTime, "[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+
+/// RFC 3339 UTC timestamps, second precision, `Z` suffix.
+mod timestamp {
+    pub use super::rfc3339_seconds::serialize;
+    pub mod option {
+        pub use super::super::rfc3339_seconds::option::serialize;
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvitationView {
+    pub id: Uuid,
+    pub email: String,
+    pub project: String,
+    pub role: Role,
+    pub status: InvitationStatus,
+    pub invited_by: String,
+    pub accepted_by: Option<String>,
+    #[serde(with = "timestamp")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "timestamp::option")]
+    pub accepted_at: Option<OffsetDateTime>,
+    #[serde(with = "timestamp::option")]
+    pub resent_at: Option<OffsetDateTime>,
+    #[serde(with = "timestamp::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    #[serde(with = "timestamp::option")]
+    pub declined_at: Option<OffsetDateTime>,
+    #[serde(with = "timestamp")]
+    pub expires_at: OffsetDateTime,
+    pub delivery_status: DeliveryStatus,
+    pub delivery_reason: Option<String>,
+    #[serde(with = "timestamp")]
+    pub delivery_updated_at: OffsetDateTime,
+    pub send_count: u32,
+    pub invitation_url: String,
+}
+
+impl InvitationView {
+    pub fn new(invitation: &Invitation, now: OffsetDateTime, invitation_url: &str) -> Self {
+        let i = invitation;
+        Self {
+            id: i.id,
+            email: i.email.clone(),
+            project: i.project_id.clone(),
+            role: i.role,
+            status: i.status_at(now),
+            invited_by: i.invited_by.clone(),
+            accepted_by: i.accepted_by.clone(),
+            created_at: i.created_at,
+            accepted_at: i.accepted_at,
+            resent_at: i.resent_at,
+            revoked_at: i.revoked_at,
+            declined_at: i.declined_at,
+            expires_at: i.expires_at,
+            delivery_status: i.delivery.status,
+            delivery_reason: i.delivery.reason.clone(),
+            delivery_updated_at: i.delivery.updated_at,
+            send_count: i.send_count,
+            invitation_url: invitation_link(invitation_url, i),
+        }
+    }
+}
+
+/// The invitation's own link: the configured URL naming the invitation.
+pub fn invitation_link(base: &str, invitation: &Invitation) -> String {
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}invitation_id={}&project_id={}", invitation.id, invitation.project_id)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectView {
+    pub id: String,
+    pub name: String,
+    pub owner: String,
+    #[serde(with = "timestamp")]
+    pub created_at: OffsetDateTime,
+    pub allowed_email_domains: Vec<String>,
+    /// The caller's role in the project.
+    pub role: Role,
+}
+
+impl ProjectView {
+    pub fn new(project: &Project, role: Role) -> Self {
+        Self {
+            id: project.id.clone(),
+            name: project.name.clone(),
+            owner: project.owner.clone(),
+            created_at: project.created_at,
+            allowed_email_domains: project.allowed_email_domains.patterns().to_vec(),
+            role,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberView {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub role: Role,
+    #[serde(with = "timestamp")]
+    pub joined_at: OffsetDateTime,
+}
+
+impl From<&Membership> for MemberView {
+    fn from(m: &Membership) -> Self {
+        Self { user_id: m.user_id.clone(), email: m.email.clone(), role: m.role, joined_at: m.joined_at }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    pub message: &'static str,
+}
+
+pub const SUCCESS: MessageView = MessageView { message: "Success" };
+
+/// `POST /projects`
+#[derive(Debug, Clone, Deserialize)]
+pub struct CreateProjectBody {
+    pub name: String,
+    #[serde(default)]
+    pub allowed_email_domains: Vec<String>,
+}
+
+/// `POST /projects/{pk}/invitations`
+#[derive(Debug, Clone, Deserialize)]
+pub struct CreateInvitationBody {
+    pub email: String,
+    pub role: String,
+}
+
+/// `PUT /projects/{pk}/invitations`
+#[derive(Debug, Clone, Deserialize)]
+pub struct UpdateInvitationBody {
+    pub invitation_id: String,
+    pub email: Option<String>,
+    pub role: Option<String>,
+}
+
+/// `POST /projects/{pk}/resend-invitation` and `…/revoke-invitation`
+#[derive(Debug, Clone, Deserialize)]
+pub struct InvitationIdBody {
+    pub invitation_id: String,
+}

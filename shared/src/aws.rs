@@ -1,0 +1,93 @@
+//! One `SdkConfig` for a function, built from Lambda's environment without touching the disk or
+//! the network: region and credentials come straight from the variables Lambda sets.
+
+use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use std::time::Duration;
+
+/// How long one AWS call may take, in all and per attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub attempt: Duration,
+    pub operation: Duration,
+}
+
+impl Timeouts {
+    /// API handlers: fail well inside API Gateway's 30 s, retry a slow attempt.
+    pub const API: Timeouts = Timeouts {
+        connect: Duration::from_millis(1000),
+        attempt: Duration::from_millis(2000),
+        operation: Duration::from_millis(5000),
+    };
+    /// The sign-up trigger: Cognito gives the whole trigger 5 s.
+    pub const TRIGGER: Timeouts = Timeouts {
+        connect: Duration::from_millis(300),
+        attempt: Duration::from_millis(600),
+        operation: Duration::from_millis(1200),
+    };
+}
+
+/// Builds the config. `AWS_ENDPOINT_URL` (and, per client, `AWS_ENDPOINT_URL_<SERVICE>` through
+/// [`endpoint_for`]) point the clients at local emulators.
+pub fn sdk_config(timeouts: Timeouts) -> SdkConfig {
+    let region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|_| "us-east-1".to_owned());
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()))
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(timeouts.connect)
+                .operation_attempt_timeout(timeouts.attempt)
+                .operation_timeout(timeouts.operation)
+                .build(),
+        );
+    if let Ok(url) = std::env::var("AWS_ENDPOINT_URL") {
+        builder = builder.endpoint_url(url);
+    }
+    builder.build()
+}
+
+/// The endpoint override for one service (`DYNAMODB`, `SQS`, `SESV2`), if any.
+pub fn endpoint_for(service: &str) -> Option<String> {
+    std::env::var(format!("AWS_ENDPOINT_URL_{service}")).ok()
+}
+
+#[cfg(feature = "dynamodb")]
+pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(config);
+    if let Some(url) = endpoint_for("DYNAMODB") {
+        builder = builder.endpoint_url(url);
+    }
+    aws_sdk_dynamodb::Client::from_conf(builder.build())
+}
+
+#[cfg(feature = "sqs")]
+pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
+    let mut builder = aws_sdk_sqs::config::Builder::from(config);
+    if let Some(url) = endpoint_for("SQS") {
+        builder = builder.endpoint_url(url);
+    }
+    aws_sdk_sqs::Client::from_conf(builder.build())
+}
+
+#[cfg(feature = "ses")]
+pub fn ses_client(config: &SdkConfig) -> aws_sdk_sesv2::Client {
+    let mut builder = aws_sdk_sesv2::config::Builder::from(config);
+    if let Some(url) = endpoint_for("SESV2") {
+        builder = builder.endpoint_url(url);
+    }
+    aws_sdk_sesv2::Client::from_conf(builder.build())
+}
+
+/// Reads a required setting, naming it when it is missing.
+pub fn required_env(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("environment variable {name} must be set"))
+}

@@ -1,0 +1,94 @@
+//! Settings read from the environment, with defaults a deployment can live with.
+
+use crate::email::DomainAllowList;
+use crate::invitation::Policy;
+use time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub policy: Policy,
+    /// The link put in emails and in `invitation_url`. Never taken from a request.
+    pub invitation_url: String,
+    /// `PROJECT_INVITATION_EMAIL_DOMAIN_WHITELIST`: service-wide; empty allows every domain.
+    pub allowed_domains: DomainAllowList,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            policy: Policy::default(),
+            invitation_url: "http://127.0.0.1:3000/api/v1/profiles".into(),
+            allowed_domains: DomainAllowList::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads `INVITATION_TTL`, `INVITATION_RESEND_COOLDOWN`, `PROJECT_INVITATION_URL` (else
+    /// `API_BASE_URL` + `/api/v1/profiles`) and the domain allow-list.
+    pub fn from_env() -> Result<Settings, String> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
+        let defaults = Settings::default();
+        let duration = |name: &str, default: Duration| match get(name) {
+            Some(raw) => parse_duration(&raw).ok_or_else(|| format!("{name}: {raw:?} is not a duration like 14d, 36h, 60s")),
+            None => Ok(default),
+        };
+        let invitation_url = get("PROJECT_INVITATION_URL")
+            .filter(|url| !url.is_empty())
+            .or_else(|| get("API_BASE_URL").map(|base| format!("{}/api/v1/profiles", base.trim_end_matches('/'))))
+            .unwrap_or(defaults.invitation_url);
+        let allowed_domains = DomainAllowList::parse(&get("PROJECT_INVITATION_EMAIL_DOMAIN_WHITELIST").unwrap_or_default())
+            .map_err(|e| format!("PROJECT_INVITATION_EMAIL_DOMAIN_WHITELIST: {e}"))?;
+        Ok(Settings {
+            policy: Policy {
+                ttl: duration("INVITATION_TTL", defaults.policy.ttl)?,
+                resend_cooldown: duration("INVITATION_RESEND_COOLDOWN", defaults.policy.resend_cooldown)?,
+                send_lease: duration("INVITATION_SEND_LEASE", defaults.policy.send_lease)?,
+            },
+            invitation_url,
+            allowed_domains,
+        })
+    }
+}
+
+/// `90`, `90s`, `15m`, `36h`, `14d`: a plain number is seconds.
+pub fn parse_duration(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
+    let value: i64 = digits.parse().ok()?;
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    Some(Duration::seconds(value.checked_mul(seconds)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn reads_settings_with_defaults() {
+        let env = HashMap::from([
+            ("INVITATION_TTL", "3d"),
+            ("API_BASE_URL", "https://api.example.com/"),
+            ("PROJECT_INVITATION_EMAIL_DOMAIN_WHITELIST", "example.com,*.example.org"),
+        ]);
+        let settings = Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(settings.policy.ttl, Duration::days(3));
+        assert_eq!(settings.policy.resend_cooldown, Duration::seconds(60));
+        assert_eq!(settings.invitation_url, "https://api.example.com/api/v1/profiles");
+        assert!(settings.allowed_domains.permits("a.example.org"));
+        assert!(Settings::from_lookup(|k| (k == "INVITATION_TTL").then(|| "soon".to_string())).is_err());
+        assert_eq!(parse_duration("90"), Some(Duration::seconds(90)));
+        assert_eq!(parse_duration("14d"), Some(Duration::days(14)));
+        assert_eq!(parse_duration("5w"), None);
+    }
+}

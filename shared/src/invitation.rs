@@ -1,0 +1,559 @@
+//! The invitation and its life cycle. Every transition is a pure function that either returns the
+//! next state (with `version` bumped) or a typed reason why the move is illegal.
+
+use crate::email::Email;
+use crate::role::Role;
+use serde::{Deserialize, Serialize};
+use serde_repr::{Deserialize_repr, Serialize_repr};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// Status codes on the wire, as the spec: 1 Pending, 2 Accepted, 3 Revoked; beyond it 4 Declined and
+/// 5 Expired (a pending invitation past `expires_at`, or one replaced by a new invitation after it
+/// expired).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize_repr, Deserialize_repr)]
+#[repr(u8)]
+pub enum InvitationStatus {
+    Pending = 1,
+    Accepted = 2,
+    Revoked = 3,
+    Declined = 4,
+    Expired = 5,
+}
+
+impl InvitationStatus {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+    pub fn from_code(code: u8) -> Option<Self> {
+        use InvitationStatus::*;
+        [Pending, Accepted, Revoked, Declined, Expired].into_iter().find(|s| s.code() == code)
+    }
+}
+
+/// What happened to the invitation's email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// The send could not be put on the queue; a resend repairs it.
+    NotQueued,
+    Queued,
+    /// A sender claimed the send and is talking to the mail service.
+    Sending,
+    Sent,
+    Delivered,
+    Bounced,
+    Complained,
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        use DeliveryStatus::*;
+        match self {
+            NotQueued => "not_queued",
+            Queued => "queued",
+            Sending => "sending",
+            Sent => "sent",
+            Delivered => "delivered",
+            Bounced => "bounced",
+            Complained => "complained",
+            Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        use DeliveryStatus::*;
+        [NotQueued, Queued, Sending, Sent, Delivered, Bounced, Complained, Failed]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+    }
+    /// Mail to this address will not arrive until the address is changed.
+    pub fn blocks_resend(self) -> bool {
+        matches!(self, DeliveryStatus::Bounced | DeliveryStatus::Complained)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub status: DeliveryStatus,
+    pub reason: Option<String>,
+    pub updated_at: OffsetDateTime,
+    /// The mail service's id for the last accepted email; events are matched against it.
+    pub message_id: Option<String>,
+    /// While `Sending`, the claim is honoured until then; after it a redelivery may claim again.
+    pub lease_until: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub project_id: String,
+    pub email: String,
+    pub email_normalized: String,
+    pub role: Role,
+    /// The stored state; see [`Invitation::status_at`] for what is reported.
+    pub status: InvitationStatus,
+    pub invited_by: String,
+    pub invited_by_email: Option<String>,
+    pub accepted_by: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub accepted_at: Option<OffsetDateTime>,
+    pub resent_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub declined_at: Option<OffsetDateTime>,
+    pub expires_at: OffsetDateTime,
+    pub delivery: Delivery,
+    /// Emails the mail service accepted for this invitation.
+    pub send_count: u32,
+    /// Identifies the current send request; a queued message naming another one is stale.
+    pub send_id: Uuid,
+    /// When the current send was requested: the resend cooldown runs from here.
+    pub send_requested_at: OffsetDateTime,
+    /// Bumped by every transition; storage writes only over the version it read.
+    pub version: u64,
+}
+
+/// Why a transition is not allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("the invitation is no longer pending")]
+    NotPending { status: InvitationStatus },
+    #[error("the invitation has expired")]
+    Expired,
+    #[error("an invitation was resent recently; retry in {retry_after_secs} s")]
+    Cooldown { retry_after_secs: u64 },
+    #[error("the last email to this address {0}; change the address before resending")]
+    Undeliverable(&'static str),
+    #[error("the send was already claimed or superseded")]
+    SendNotClaimable,
+}
+
+/// The rules' tunables, from the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub ttl: Duration,
+    pub resend_cooldown: Duration,
+    /// How long a sender's claim on a send holds before a redelivery may claim it again.
+    pub send_lease: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::days(14),
+            resend_cooldown: Duration::seconds(60),
+            send_lease: Duration::minutes(5),
+        }
+    }
+}
+
+/// What a manager asked to change with PUT.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvitationChanges {
+    pub email: Option<Email>,
+    pub role: Option<Role>,
+}
+
+/// The outcome of an update: whether a new email must be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Updated {
+    pub invitation: Invitation,
+    pub resend: bool,
+}
+
+impl Invitation {
+    pub fn new(
+        project_id: &str,
+        email: &Email,
+        role: Role,
+        invited_by: &str,
+        invited_by_email: Option<String>,
+        now: OffsetDateTime,
+        policy: &Policy,
+    ) -> Invitation {
+        Invitation {
+            id: new_id(now),
+            project_id: project_id.to_owned(),
+            email: email.as_typed().to_owned(),
+            email_normalized: email.normalized().to_owned(),
+            role,
+            status: InvitationStatus::Pending,
+            invited_by: invited_by.to_owned(),
+            invited_by_email,
+            accepted_by: None,
+            created_at: now,
+            accepted_at: None,
+            resent_at: None,
+            revoked_at: None,
+            declined_at: None,
+            expires_at: now + policy.ttl,
+            delivery: Delivery {
+                status: DeliveryStatus::Queued,
+                reason: None,
+                updated_at: now,
+                message_id: None,
+                lease_until: None,
+            },
+            send_count: 0,
+            send_id: Uuid::new_v4(),
+            send_requested_at: now,
+            version: 1,
+        }
+    }
+
+    /// The status as reported: a pending invitation past its expiry is Expired.
+    pub fn status_at(&self, now: OffsetDateTime) -> InvitationStatus {
+        match self.status {
+            InvitationStatus::Pending if self.is_expired(now) => InvitationStatus::Expired,
+            status => status,
+        }
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.status == InvitationStatus::Pending
+    }
+
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        self.expires_at <= now
+    }
+
+    fn next(&self) -> Invitation {
+        Invitation { version: self.version + 1, ..self.clone() }
+    }
+
+    fn require_pending(&self) -> Result<(), TransitionError> {
+        if self.is_pending() {
+            Ok(())
+        } else {
+            Err(TransitionError::NotPending { status: self.status })
+        }
+    }
+
+    fn require_live(&self, now: OffsetDateTime) -> Result<(), TransitionError> {
+        self.require_pending()?;
+        if self.is_expired(now) {
+            return Err(TransitionError::Expired);
+        }
+        Ok(())
+    }
+
+    pub fn accept(&self, user_id: &str, now: OffsetDateTime) -> Result<Invitation, TransitionError> {
+        self.require_live(now)?;
+        let mut next = self.next();
+        next.status = InvitationStatus::Accepted;
+        next.accepted_by = Some(user_id.to_owned());
+        next.accepted_at = Some(now);
+        Ok(next)
+    }
+
+    /// Revoking also clears an expired invitation away.
+    pub fn revoke(&self, now: OffsetDateTime) -> Result<Invitation, TransitionError> {
+        self.require_pending()?;
+        let mut next = self.next();
+        next.status = InvitationStatus::Revoked;
+        next.revoked_at = Some(now);
+        Ok(next)
+    }
+
+    pub fn decline(&self, now: OffsetDateTime) -> Result<Invitation, TransitionError> {
+        self.require_pending()?;
+        let mut next = self.next();
+        next.status = InvitationStatus::Declined;
+        next.declined_at = Some(now);
+        Ok(next)
+    }
+
+    /// An expired invitation gives way to a new one for the same address.
+    pub fn supersede(&self, now: OffsetDateTime) -> Result<Invitation, TransitionError> {
+        self.require_pending()?;
+        if !self.is_expired(now) {
+            return Err(TransitionError::NotPending { status: self.status });
+        }
+        let mut next = self.next();
+        next.status = InvitationStatus::Expired;
+        Ok(next)
+    }
+
+    /// Resend: pending (expired or not), outside the cooldown, to an address that takes mail.
+    /// Renews the expiry and starts a new send.
+    pub fn resend(&self, now: OffsetDateTime, policy: &Policy) -> Result<Invitation, TransitionError> {
+        self.require_pending()?;
+        if self.delivery.status.blocks_resend() {
+            return Err(TransitionError::Undeliverable(match self.delivery.status {
+                DeliveryStatus::Bounced => "bounced",
+                _ => "was marked as spam",
+            }));
+        }
+        let ready_at = self.send_requested_at + policy.resend_cooldown;
+        if now < ready_at {
+            let wait = (ready_at - now).whole_milliseconds();
+            return Err(TransitionError::Cooldown { retry_after_secs: ((wait + 999) / 1000).max(1) as u64 });
+        }
+        let mut next = self.next();
+        next.restart_send(now, policy);
+        next.resent_at = Some(now);
+        Ok(next)
+    }
+
+    /// Update a live invitation; a changed address starts a new send to it.
+    pub fn update(
+        &self,
+        changes: &InvitationChanges,
+        now: OffsetDateTime,
+        policy: &Policy,
+    ) -> Result<Updated, TransitionError> {
+        self.require_live(now)?;
+        let mut next = self.next();
+        if let Some(role) = changes.role {
+            next.role = role;
+        }
+        let email_changed = changes
+            .email
+            .as_ref()
+            .is_some_and(|email| email.normalized() != self.email_normalized || email.as_typed() != self.email);
+        let address_changed = changes.email.as_ref().is_some_and(|e| e.normalized() != self.email_normalized);
+        if let Some(email) = changes.email.as_ref().filter(|_| email_changed) {
+            next.email = email.as_typed().to_owned();
+            next.email_normalized = email.normalized().to_owned();
+        }
+        if address_changed {
+            next.restart_send(now, policy);
+            next.delivery.message_id = None;
+        }
+        Ok(Updated { invitation: next, resend: address_changed })
+    }
+
+    /// A new send: renewed expiry, a fresh send id (older queued messages become stale).
+    fn restart_send(&mut self, now: OffsetDateTime, policy: &Policy) {
+        self.expires_at = now + policy.ttl;
+        self.send_id = Uuid::new_v4();
+        self.send_requested_at = now;
+        self.delivery.status = DeliveryStatus::Queued;
+        self.delivery.reason = None;
+        self.delivery.updated_at = now;
+        self.delivery.lease_until = None;
+    }
+
+    /// The queue refused the message: say so, so nobody waits for an email that is not coming.
+    pub fn mark_not_queued(&self, reason: &str, now: OffsetDateTime) -> Invitation {
+        let mut next = self.next();
+        next.delivery.status = DeliveryStatus::NotQueued;
+        next.delivery.reason = Some(reason.to_owned());
+        next.delivery.updated_at = now;
+        next
+    }
+
+    /// Is a queued message for `send_id` still worth acting on?
+    pub fn wants_send(&self, send_id: Uuid, now: OffsetDateTime) -> bool {
+        let live_claim = self.delivery.status == DeliveryStatus::Sending
+            && self.delivery.lease_until.is_some_and(|until| until > now);
+        self.is_pending()
+            && self.send_id == send_id
+            && matches!(self.delivery.status, DeliveryStatus::Queued | DeliveryStatus::NotQueued | DeliveryStatus::Sending)
+            && !live_claim
+    }
+
+    /// A sender claims the send before talking to the mail service.
+    pub fn claim_send(&self, send_id: Uuid, now: OffsetDateTime, policy: &Policy) -> Result<Invitation, TransitionError> {
+        if !self.wants_send(send_id, now) {
+            return Err(TransitionError::SendNotClaimable);
+        }
+        let mut next = self.next();
+        next.delivery.status = DeliveryStatus::Sending;
+        next.delivery.updated_at = now;
+        next.delivery.lease_until = Some(now + policy.send_lease);
+        Ok(next)
+    }
+
+    pub fn record_sent(&self, message_id: &str, now: OffsetDateTime) -> Invitation {
+        let mut next = self.next();
+        next.send_count += 1;
+        next.delivery = Delivery {
+            status: DeliveryStatus::Sent,
+            reason: None,
+            updated_at: now,
+            message_id: Some(message_id.to_owned()),
+            lease_until: None,
+        };
+        next
+    }
+
+    /// A transient failure: give the claim back so the retried message can send.
+    pub fn release_send(&self, reason: &str, now: OffsetDateTime) -> Invitation {
+        let mut next = self.next();
+        next.delivery.status = DeliveryStatus::Queued;
+        next.delivery.reason = Some(reason.to_owned());
+        next.delivery.updated_at = now;
+        next.delivery.lease_until = None;
+        next
+    }
+
+    pub fn record_failed(&self, reason: &str, now: OffsetDateTime) -> Invitation {
+        let mut next = self.next();
+        next.delivery.status = DeliveryStatus::Failed;
+        next.delivery.reason = Some(reason.to_owned());
+        next.delivery.updated_at = now;
+        next.delivery.lease_until = None;
+        next
+    }
+
+    /// A mail-service event (delivery, bounce, complaint) for the email with `message_id`.
+    /// Events for an earlier email, or arriving after a worse one, change nothing.
+    pub fn record_event(
+        &self,
+        message_id: &str,
+        status: DeliveryStatus,
+        reason: Option<String>,
+        at: OffsetDateTime,
+    ) -> Option<Invitation> {
+        if self.delivery.message_id.as_deref() != Some(message_id) {
+            return None;
+        }
+        let current = self.delivery.status;
+        let supersedes = match status {
+            DeliveryStatus::Delivered => matches!(current, DeliveryStatus::Sent | DeliveryStatus::Sending),
+            DeliveryStatus::Bounced | DeliveryStatus::Complained => current != status,
+            _ => false,
+        };
+        if !supersedes {
+            return None;
+        }
+        let mut next = self.next();
+        next.delivery.status = status;
+        next.delivery.reason = reason;
+        next.delivery.updated_at = at;
+        Some(next)
+    }
+}
+
+/// A UUIDv7 from the given time, so ids sort by creation.
+pub fn new_id(now: OffsetDateTime) -> Uuid {
+    let ms = crate::clock::to_millis(now).max(0) as u64;
+    let ts = uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32);
+    Uuid::new_v7(ts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+
+    fn invitation() -> Invitation {
+        let email = Email::parse("Jane@Example.com").unwrap();
+        Invitation::new("p1", &email, Role::Editor, "owner-sub", None, NOW, &Policy::default())
+    }
+
+    #[test]
+    fn a_new_invitation_is_pending_queued_and_expires_after_the_ttl() {
+        let inv = invitation();
+        assert_eq!(inv.id.get_version_num(), 7);
+        assert_eq!(inv.status_at(NOW), InvitationStatus::Pending);
+        assert_eq!(inv.expires_at, NOW + Duration::days(14));
+        assert_eq!(inv.status_at(inv.expires_at), InvitationStatus::Expired);
+        assert_eq!(inv.delivery.status, DeliveryStatus::Queued);
+        assert_eq!((inv.email.as_str(), inv.email_normalized.as_str()), ("Jane@Example.com", "jane@example.com"));
+    }
+
+    #[test]
+    fn accept_sets_who_and_when_and_only_once() {
+        let accepted = invitation().accept("u1", NOW).unwrap();
+        assert_eq!(accepted.status, InvitationStatus::Accepted);
+        assert_eq!(accepted.accepted_by.as_deref(), Some("u1"));
+        assert_eq!(accepted.accepted_at, Some(NOW));
+        assert_eq!(accepted.version, 2);
+        assert_eq!(
+            accepted.accept("u1", NOW),
+            Err(TransitionError::NotPending { status: InvitationStatus::Accepted })
+        );
+        assert_eq!(accepted.revoke(NOW).unwrap_err(), TransitionError::NotPending { status: InvitationStatus::Accepted });
+    }
+
+    #[test]
+    fn an_expired_invitation_cannot_be_accepted_or_updated_but_can_be_resent_or_revoked() {
+        let inv = invitation();
+        let later = inv.expires_at + Duration::seconds(1);
+        assert_eq!(inv.accept("u1", later), Err(TransitionError::Expired));
+        assert_eq!(inv.update(&InvitationChanges::default(), later, &Policy::default()), Err(TransitionError::Expired));
+        let renewed = inv.resend(later, &Policy::default()).unwrap();
+        assert_eq!(renewed.status_at(later), InvitationStatus::Pending);
+        assert_eq!(renewed.expires_at, later + Duration::days(14));
+        assert_eq!(renewed.resent_at, Some(later));
+        assert_ne!(renewed.send_id, inv.send_id);
+        assert!(inv.revoke(later).is_ok());
+        assert_eq!(inv.supersede(later).unwrap().status, InvitationStatus::Expired);
+        assert!(inv.supersede(NOW).is_err());
+    }
+
+    #[test]
+    fn resend_has_a_cooldown_and_refuses_bounced_addresses() {
+        let inv = invitation();
+        let policy = Policy::default();
+        assert_eq!(inv.resend(NOW + Duration::seconds(15), &policy), Err(TransitionError::Cooldown { retry_after_secs: 45 }));
+        let resent = inv.resend(NOW + Duration::seconds(60), &policy).unwrap();
+        assert_eq!(resent.delivery.status, DeliveryStatus::Queued);
+        let mut bounced = resent.clone();
+        bounced.delivery.status = DeliveryStatus::Bounced;
+        assert!(matches!(bounced.resend(NOW + Duration::hours(1), &policy), Err(TransitionError::Undeliverable(_))));
+    }
+
+    #[test]
+    fn updating_the_address_restarts_the_send_and_a_role_change_does_not() {
+        let inv = invitation();
+        let policy = Policy::default();
+        let role_only = inv
+            .update(&InvitationChanges { role: Some(Role::ReadOnly), email: None }, NOW, &policy)
+            .unwrap();
+        assert!(!role_only.resend);
+        assert_eq!(role_only.invitation.role, Role::ReadOnly);
+        assert_eq!(role_only.invitation.send_id, inv.send_id);
+        let recased = inv
+            .update(&InvitationChanges { email: Some(Email::parse("JANE@example.com").unwrap()), role: None }, NOW, &policy)
+            .unwrap();
+        assert!(!recased.resend, "same normalized address: no new email");
+        let moved = inv
+            .update(&InvitationChanges { email: Some(Email::parse("john@example.com").unwrap()), role: None }, NOW, &policy)
+            .unwrap();
+        assert!(moved.resend);
+        assert_eq!(moved.invitation.email_normalized, "john@example.com");
+        assert_ne!(moved.invitation.send_id, inv.send_id);
+        assert_eq!(moved.invitation.version, inv.version + 1);
+    }
+
+    #[test]
+    fn a_send_is_claimed_once_until_its_lease_runs_out() {
+        let inv = invitation();
+        let policy = Policy::default();
+        let claimed = inv.claim_send(inv.send_id, NOW, &policy).unwrap();
+        assert_eq!(claimed.claim_send(inv.send_id, NOW, &policy), Err(TransitionError::SendNotClaimable));
+        assert!(claimed.claim_send(inv.send_id, NOW + policy.send_lease + Duration::seconds(1), &policy).is_ok());
+        assert_eq!(inv.claim_send(Uuid::new_v4(), NOW, &policy), Err(TransitionError::SendNotClaimable));
+        let sent = claimed.record_sent("m-1", NOW);
+        assert_eq!((sent.send_count, sent.delivery.status), (1, DeliveryStatus::Sent));
+        assert_eq!(sent.claim_send(inv.send_id, NOW, &policy), Err(TransitionError::SendNotClaimable));
+        let revoked = inv.revoke(NOW).unwrap();
+        assert!(!revoked.wants_send(inv.send_id, NOW));
+    }
+
+    #[test]
+    fn delivery_events_apply_to_the_current_email_only() {
+        let sent = invitation().record_sent("m-1", NOW);
+        assert!(sent.record_event("m-0", DeliveryStatus::Bounced, None, NOW).is_none());
+        let delivered = sent.record_event("m-1", DeliveryStatus::Delivered, None, NOW).unwrap();
+        assert_eq!(delivered.delivery.status, DeliveryStatus::Delivered);
+        let complained = delivered
+            .record_event("m-1", DeliveryStatus::Complained, Some("abuse".into()), NOW)
+            .unwrap();
+        assert_eq!(complained.delivery.reason.as_deref(), Some("abuse"));
+        assert!(complained.record_event("m-1", DeliveryStatus::Delivered, None, NOW).is_none());
+    }
+
+    #[test]
+    fn status_codes_round_trip_on_the_wire() {
+        assert_eq!(serde_json::to_string(&InvitationStatus::Revoked).unwrap(), "3");
+        assert_eq!(InvitationStatus::from_code(5), Some(InvitationStatus::Expired));
+        assert_eq!(InvitationStatus::from_code(9), None);
+        assert_eq!(DeliveryStatus::parse("not_queued"), Some(DeliveryStatus::NotQueued));
+    }
+}

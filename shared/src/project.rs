@@ -1,0 +1,118 @@
+//! Projects, their members, and who is calling.
+
+use crate::email::DomainAllowList;
+use crate::role::Role;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub owner: String,
+    pub created_at: OffsetDateTime,
+    /// Per-project allow-list, on top of the service-wide one. Empty: no extra restriction.
+    pub allowed_email_domains: DomainAllowList,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub project_id: String,
+    pub user_id: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub joined_at: OffsetDateTime,
+}
+
+/// The result of granting a role: memberships only ever go up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// Write this membership (new, or an upgrade over `replaces`).
+    Write { membership: Membership, replaces: Option<Role> },
+    /// The member already holds this role or a higher one.
+    Keep { existing: Role },
+}
+
+impl Membership {
+    /// Grants `role` to a user who may already be a member, never downgrading them.
+    pub fn grant(
+        existing: Option<&Membership>,
+        project_id: &str,
+        user_id: &str,
+        email: Option<&str>,
+        role: Role,
+        now: OffsetDateTime,
+    ) -> Grant {
+        match existing {
+            Some(current) if current.role >= role => Grant::Keep { existing: current.role },
+            _ => Grant::Write {
+                membership: Membership {
+                    project_id: project_id.to_owned(),
+                    user_id: user_id.to_owned(),
+                    email: email.map(str::to_owned).or_else(|| existing.and_then(|m| m.email.clone())),
+                    role,
+                    joined_at: existing.map_or(now, |m| m.joined_at),
+                },
+                replaces: existing.map(|m| m.role),
+            },
+        }
+    }
+}
+
+/// The authenticated caller, from the identity token's claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+}
+
+impl Caller {
+    /// The caller's email, normalized, when the identity provider verified it.
+    pub fn verified_email(&self) -> Option<String> {
+        self.email.as_deref().filter(|_| self.email_verified).map(crate::email::normalize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
+
+    fn member(role: Role) -> Membership {
+        Membership { project_id: "p".into(), user_id: "u".into(), email: Some("u@x.io".into()), role, joined_at: NOW }
+    }
+
+    #[test]
+    fn grant_never_downgrades_and_upgrades_in_place() {
+        assert_eq!(
+            Membership::grant(Some(&member(Role::Manager)), "p", "u", None, Role::Editor, NOW),
+            Grant::Keep { existing: Role::Manager }
+        );
+        assert_eq!(
+            Membership::grant(Some(&member(Role::Editor)), "p", "u", None, Role::Editor, NOW),
+            Grant::Keep { existing: Role::Editor }
+        );
+        match Membership::grant(Some(&member(Role::ReadOnly)), "p", "u", None, Role::Editor, NOW) {
+            Grant::Write { membership, replaces } => {
+                assert_eq!((membership.role, replaces), (Role::Editor, Some(Role::ReadOnly)));
+                assert_eq!(membership.email.as_deref(), Some("u@x.io"));
+            }
+            keep => panic!("expected an upgrade, got {keep:?}"),
+        }
+        assert!(matches!(
+            Membership::grant(None, "p", "u", Some("u@x.io"), Role::Owner, NOW),
+            Grant::Write { replaces: None, .. }
+        ));
+    }
+
+    #[test]
+    fn only_a_verified_email_counts() {
+        let mut caller = Caller { user_id: "u".into(), email: Some(" Jane@X.io".into()), email_verified: false };
+        assert_eq!(caller.verified_email(), None);
+        caller.email_verified = true;
+        assert_eq!(caller.verified_email().as_deref(), Some("jane@x.io"));
+    }
+}

@@ -1,0 +1,236 @@
+//! The in-memory store: the local run's storage and the fast unit tests'. One mutex makes every
+//! operation atomic, so each check-then-write below is what DynamoDB does with a condition.
+
+use super::*;
+use crate::page::Cursor;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+#[derive(Debug, Default)]
+struct State {
+    projects: HashMap<String, Project>,
+    members: BTreeMap<(String, String), Membership>,
+    invitations: BTreeMap<(String, Uuid), Invitation>,
+    /// Pending markers keyed by (normalized email, project).
+    markers: BTreeMap<(String, String), PendingInvitation>,
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied write: every mutation below
+        // happens after all checks passed.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl State {
+    fn check_current(&self, from: &Invitation) -> StoreResult<()> {
+        match self.invitations.get(&(from.project_id.clone(), from.id)) {
+            Some(stored) if stored.version == from.version => Ok(()),
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
+    fn marker_points_to(&self, invitation: &Invitation) -> bool {
+        self.markers
+            .get(&(invitation.email_normalized.clone(), invitation.project_id.clone()))
+            .is_some_and(|m| m.invitation_id == invitation.id)
+    }
+
+    fn marker_free(&self, invitation: &Invitation) -> StoreResult<()> {
+        match self.markers.get(&(invitation.email_normalized.clone(), invitation.project_id.clone())) {
+            Some(existing) if existing.invitation_id != invitation.id => {
+                Err(StoreError::DuplicatePending(existing.clone()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks that writing `to` over `from` keeps one marker per pending invitation.
+    fn check_marker_move(&self, Transition { from, to }: Transition<'_>) -> StoreResult<()> {
+        if from.is_pending() && !self.marker_points_to(from) {
+            return Err(StoreError::Conflict);
+        }
+        if to.is_pending() && to.email_normalized != from.email_normalized {
+            self.marker_free(to)?;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, Transition { from, to }: Transition<'_>) {
+        if from.is_pending() {
+            self.markers.remove(&(from.email_normalized.clone(), from.project_id.clone()));
+        }
+        if to.is_pending() {
+            self.markers
+                .insert((to.email_normalized.clone(), to.project_id.clone()), PendingInvitation::of(to));
+        }
+        self.invitations.insert((to.project_id.clone(), to.id), to.clone());
+    }
+}
+
+fn page_of<T: Clone>(items: impl Iterator<Item = (String, T)>, page: &PageRequest) -> Page<T> {
+    let mut out: Vec<(String, T)> = items
+        .filter(|(key, _)| page.after.as_ref().is_none_or(|c| key.as_str() > c.after.as_str()))
+        .take(page.limit + 1)
+        .collect();
+    let more = out.len() > page.limit;
+    out.truncate(page.limit);
+    let next = if more { out.last().map(|(key, _)| Cursor { after: key.clone() }) } else { None };
+    Page { items: out.into_iter().map(|(_, item)| item).collect(), next }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn create_project(&self, project: &Project, owner: &Membership) -> StoreResult<()> {
+        let mut state = self.lock();
+        if state.projects.contains_key(&project.id) {
+            return Err(StoreError::AlreadyExists);
+        }
+        state.projects.insert(project.id.clone(), project.clone());
+        state.members.insert((project.id.clone(), owner.user_id.clone()), owner.clone());
+        Ok(())
+    }
+
+    async fn project_and_membership(
+        &self,
+        project_id: &str,
+        user_id: &str,
+    ) -> StoreResult<(Option<Project>, Option<Membership>)> {
+        let state = self.lock();
+        Ok((
+            state.projects.get(project_id).cloned(),
+            state.members.get(&(project_id.to_owned(), user_id.to_owned())).cloned(),
+        ))
+    }
+
+    async fn members(&self, project_id: &str, page: &PageRequest) -> StoreResult<Page<Membership>> {
+        let state = self.lock();
+        let members = state
+            .members
+            .range((project_id.to_owned(), String::new())..)
+            .take_while(|((pid, _), _)| pid == project_id)
+            .map(|((_, user), m)| (user.clone(), m.clone()));
+        Ok(page_of(members, page))
+    }
+
+    async fn create_invitation(
+        &self,
+        invitation: &Invitation,
+        guard: &CreateGuard,
+        supersedes: Option<Transition<'_>>,
+    ) -> StoreResult<()> {
+        let mut state = self.lock();
+        let inviter = state.members.get(&(invitation.project_id.clone(), guard.inviter.clone()));
+        match inviter {
+            None => return Err(StoreError::NotMember),
+            Some(m) if m.role < guard.min_inviter_role => return Err(StoreError::RoleTooLow { actual: m.role }),
+            Some(_) => {}
+        }
+        let project = state.projects.get(&invitation.project_id).ok_or(StoreError::ProjectNotFound)?;
+        let allowed = project.allowed_email_domains.patterns();
+        if !allowed.is_empty() && !guard.domain_candidates.iter().any(|c| allowed.contains(c)) {
+            return Err(StoreError::DomainNotAllowed);
+        }
+        if state.invitations.contains_key(&(invitation.project_id.clone(), invitation.id)) {
+            return Err(StoreError::AlreadyExists);
+        }
+        if let Some(old) = supersedes {
+            state.check_current(old.from)?;
+            if !state.marker_points_to(old.from) || old.from.email_normalized != invitation.email_normalized {
+                return Err(StoreError::Conflict);
+            }
+            state.apply(old);
+        } else {
+            state.marker_free(invitation)?;
+        }
+        state.invitations.insert((invitation.project_id.clone(), invitation.id), invitation.clone());
+        state.markers.insert(
+            (invitation.email_normalized.clone(), invitation.project_id.clone()),
+            PendingInvitation::of(invitation),
+        );
+        Ok(())
+    }
+
+    async fn invitation_and_membership(
+        &self,
+        project_id: &str,
+        invitation_id: Uuid,
+        user_id: &str,
+    ) -> StoreResult<(Option<Invitation>, Option<Membership>)> {
+        let state = self.lock();
+        Ok((
+            state.invitations.get(&(project_id.to_owned(), invitation_id)).cloned(),
+            state.members.get(&(project_id.to_owned(), user_id.to_owned())).cloned(),
+        ))
+    }
+
+    async fn invitations(
+        &self,
+        project_id: &str,
+        status: Option<InvitationStatus>,
+        now: OffsetDateTime,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Invitation>> {
+        let state = self.lock();
+        let items = state
+            .invitations
+            .range((project_id.to_owned(), Uuid::nil())..)
+            .take_while(|((pid, _), _)| pid == project_id)
+            .filter(|(_, inv)| matches_status(inv, status, now))
+            .map(|((_, id), inv)| (id.to_string(), inv.clone()));
+        Ok(page_of(items, page))
+    }
+
+    async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>> {
+        let state = self.lock();
+        Ok(state
+            .markers
+            .range((email_normalized.to_owned(), String::new())..)
+            .take_while(|((email, _), _)| email == email_normalized)
+            .map(|(_, marker)| marker.clone())
+            .collect())
+    }
+
+    async fn invitations_by_key(&self, keys: &[(String, Uuid)]) -> StoreResult<Vec<Invitation>> {
+        let state = self.lock();
+        Ok(keys.iter().filter_map(|key| state.invitations.get(key).cloned()).collect())
+    }
+
+    async fn save(&self, transition: Transition<'_>) -> StoreResult<()> {
+        let mut state = self.lock();
+        state.check_current(transition.from)?;
+        state.check_marker_move(transition)?;
+        state.apply(transition);
+        Ok(())
+    }
+
+    async fn accept(&self, transition: Transition<'_>, grant: &Grant) -> StoreResult<()> {
+        let mut state = self.lock();
+        state.check_current(transition.from)?;
+        state.check_marker_move(transition)?;
+        let to = transition.to;
+        let user = to.accepted_by.clone().unwrap_or_default();
+        let key = (to.project_id.clone(), user);
+        let current = state.members.get(&key).map(|m| m.role);
+        match grant {
+            Grant::Keep { existing } if current.is_some_and(|role| role >= *existing) => {}
+            Grant::Write { replaces, .. } if current == *replaces => {}
+            _ => return Err(StoreError::Conflict),
+        }
+        state.apply(transition);
+        if let Grant::Write { membership, .. } = grant {
+            state.members.insert(key, membership.clone());
+        }
+        Ok(())
+    }
+}

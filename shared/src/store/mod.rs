@@ -1,0 +1,150 @@
+//! Storage: the small interface the service needs, with a DynamoDB and an in-memory
+//! implementation that keep the same rules (one contract test suite runs against both).
+//!
+//! # Access patterns (single table, `PK`/`SK` strings)
+//!
+//! | # | access pattern | item / key | operation |
+//! |---|---|---|---|
+//! | 1 | create a project with its owner | `PROJECT#<pid>`/`PROJECT` + `PROJECT#<pid>`/`MEMBER#<sub>` | TransactWrite, both `attribute_not_exists` |
+//! | 2 | a project and the caller's membership | same keys | BatchGet, consistent |
+//! | 3 | list a project's members | `PK = PROJECT#<pid>`, `begins_with(SK, MEMBER#)` | Query |
+//! | 4 | create an invitation, one pending per (project, email) | invitation `PROJECT#<pid>`/`INVITATION#<uuidv7>` + marker `INVITEE#<email>`/`PROJECT#<pid>`, with ConditionChecks on the inviter's rank and the project's allow-list | TransactWrite |
+//! | 5 | an invitation (and the caller's membership) | `PROJECT#<pid>`/`INVITATION#<id>`: the project is part of the key, so an id from another project reaches nothing | BatchGet / Get, consistent |
+//! | 6 | list a project's invitations in time order, by status | `PK = PROJECT#<pid>`, `begins_with(SK, INVITATION#)`, status filter | Query |
+//! | 7 | pending invitations for an email (sign-up) | markers under `PK = INVITEE#<email>` | Query, consistent (no GSI) |
+//! | 8 | any transition | invitation Put conditioned on `version` (and `status = Pending`), marker kept in step | TransactWrite |
+//! | 9 | accept | invitation → Accepted, marker deleted, membership put unless a higher rank is there | TransactWrite |
+
+pub mod memory;
+
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
+
+use crate::invitation::{Invitation, InvitationStatus};
+use crate::page::{Page, PageRequest};
+use crate::project::{Grant, Membership, Project};
+use crate::role::Role;
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The pending marker: one per (normalized email, project), present only while pending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingInvitation {
+    pub email_normalized: String,
+    pub project_id: String,
+    pub invitation_id: Uuid,
+    pub role: Role,
+    pub expires_at: OffsetDateTime,
+}
+
+impl PendingInvitation {
+    pub fn of(invitation: &Invitation) -> Self {
+        Self {
+            email_normalized: invitation.email_normalized.clone(),
+            project_id: invitation.project_id.clone(),
+            invitation_id: invitation.id,
+            role: invitation.role,
+            expires_at: invitation.expires_at,
+        }
+    }
+}
+
+/// What must hold, at write time, for an invitation to be created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateGuard {
+    pub inviter: String,
+    /// The inviter's role must be at least this.
+    pub min_inviter_role: Role,
+    /// The project's own allow-list (if it has one) must hold one of these patterns.
+    pub domain_candidates: Vec<String>,
+}
+
+/// A transition of an invitation: the state that was read and the state to write over it.
+#[derive(Debug, Clone, Copy)]
+pub struct Transition<'a> {
+    pub from: &'a Invitation,
+    pub to: &'a Invitation,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("the caller is not a member of the project")]
+    NotMember,
+    #[error("the caller's role is too low")]
+    RoleTooLow { actual: Role },
+    #[error("the project does not exist")]
+    ProjectNotFound,
+    #[error("the project's allow-list refuses the domain")]
+    DomainNotAllowed,
+    #[error("a pending invitation exists for this email")]
+    DuplicatePending(PendingInvitation),
+    #[error("the item already exists")]
+    AlreadyExists,
+    #[error("the item changed since it was read")]
+    Conflict,
+    #[error("invalid cursor")]
+    InvalidCursor,
+    #[error("stored item is malformed: {0}")]
+    Corrupt(String),
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Keeps a status filter's meaning in one place: Pending and Expired depend on the clock.
+pub fn matches_status(invitation: &Invitation, wanted: Option<InvitationStatus>, now: OffsetDateTime) -> bool {
+    wanted.is_none_or(|status| invitation.status_at(now) == status)
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    async fn create_project(&self, project: &Project, owner: &Membership) -> StoreResult<()>;
+
+    /// The project and `user_id`'s membership of it, read together and consistently.
+    async fn project_and_membership(
+        &self,
+        project_id: &str,
+        user_id: &str,
+    ) -> StoreResult<(Option<Project>, Option<Membership>)>;
+
+    async fn members(&self, project_id: &str, page: &PageRequest) -> StoreResult<Page<Membership>>;
+
+    /// Creates `invitation` if `guard` holds and no other invitation is pending for the address;
+    /// `supersedes` first retires an expired one that still holds the address.
+    async fn create_invitation(
+        &self,
+        invitation: &Invitation,
+        guard: &CreateGuard,
+        supersedes: Option<Transition<'_>>,
+    ) -> StoreResult<()>;
+
+    /// An invitation of the project and `user_id`'s membership, read together and consistently.
+    async fn invitation_and_membership(
+        &self,
+        project_id: &str,
+        invitation_id: Uuid,
+        user_id: &str,
+    ) -> StoreResult<(Option<Invitation>, Option<Membership>)>;
+
+    async fn invitations(
+        &self,
+        project_id: &str,
+        status: Option<InvitationStatus>,
+        now: OffsetDateTime,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Invitation>>;
+
+    /// Every pending marker for the address, read consistently.
+    async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>>;
+
+    /// Invitations by key, read consistently; missing ones are left out.
+    async fn invitations_by_key(&self, keys: &[(String, Uuid)]) -> StoreResult<Vec<Invitation>>;
+
+    /// Writes a transition over exactly the version that was read, keeping the marker in step.
+    async fn save(&self, transition: Transition<'_>) -> StoreResult<()>;
+
+    /// Accepts: the transition to Accepted, the marker removed and the grant applied, atomically.
+    async fn accept(&self, transition: Transition<'_>, grant: &Grant) -> StoreResult<()>;
+}
