@@ -91,3 +91,32 @@ pub fn ses_client(config: &SdkConfig) -> aws_sdk_sesv2::Client {
 pub fn required_env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("environment variable {name} must be set"))
 }
+
+/// Structured logs for CloudWatch; `RUST_LOG` sets the level (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .without_time() // CloudWatch stamps every line.
+        .with_target(false)
+        .init();
+}
+
+/// The service for an API function: DynamoDB store (`TABLE_NAME`) and, with `sqs`, the email
+/// queue (`EMAIL_QUEUE_URL`).
+#[cfg(feature = "dynamodb")]
+pub fn service_from_env(config: &SdkConfig) -> Result<crate::Invitations, String> {
+    use std::sync::Arc;
+    let store = crate::store::dynamodb::DynamoStore::new(dynamodb_client(config), required_env("TABLE_NAME")?);
+    let settings = crate::Settings::from_env()?;
+    Ok(crate::Invitations::new(Arc::new(store), Arc::new(crate::SystemClock), settings))
+}
+
+/// The email queue from `EMAIL_QUEUE_URL`.
+#[cfg(feature = "sqs")]
+pub fn email_queue_from_env(config: &SdkConfig) -> Result<std::sync::Arc<dyn crate::queue::Queue>, String> {
+    Ok(std::sync::Arc::new(crate::queue::SqsQueue::new(sqs_client(config), required_env("EMAIL_QUEUE_URL")?)))
+}

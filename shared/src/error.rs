@@ -8,7 +8,7 @@ use crate::store::StoreError;
 pub enum AppError {
     /// 400: the request is malformed or a value is invalid.
     #[error("{message}")]
-    Invalid { code: &'static str, field: Option<&'static str>, message: String },
+    Invalid { code: &'static str, field: Option<String>, message: String },
     /// 401: no usable identity.
     #[error("authentication required")]
     Unauthenticated,
@@ -33,8 +33,8 @@ pub enum AppError {
 }
 
 impl AppError {
-    pub fn invalid(code: &'static str, field: Option<&'static str>, message: impl Into<String>) -> Self {
-        AppError::Invalid { code, field, message: message.into() }
+    pub fn invalid(code: &'static str, field: Option<&str>, message: impl Into<String>) -> Self {
+        AppError::Invalid { code, field: field.map(str::to_owned), message: message.into() }
     }
 
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {

@@ -1,1 +1,159 @@
+//! Test support: clients pointed at the run's own emulators (started by
+//! `infra/with-emulators.sh`), with a unique table or queue for every test.
 
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use invitations::clock::ManualClock;
+use invitations::store::dynamodb::DynamoStore;
+use invitations::store::memory::MemoryStore;
+use invitations::store::Store;
+use invitations::{Caller, Invitations, Settings};
+use std::sync::Arc;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+fn endpoint(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the tests with `make test` (or infra/with-emulators.sh cargo test)")
+    })
+}
+
+pub fn dynamodb_endpoint() -> String {
+    endpoint("TEST_DYNAMODB_ENDPOINT")
+}
+
+pub fn moto_endpoint() -> String {
+    endpoint("TEST_MOTO_ENDPOINT")
+}
+
+/// A config for an emulator: fixed region, dummy credentials, short timeouts.
+pub fn sdk_config(endpoint_url: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "tests")))
+        .endpoint_url(endpoint_url)
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(std::time::Duration::from_secs(20))
+                .build(),
+        )
+        .build()
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", Uuid::new_v4().simple())
+}
+
+pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&sdk_config(&dynamodb_endpoint()))
+}
+
+/// A DynamoDB store on a fresh table of its own.
+pub async fn dynamo_store() -> DynamoStore {
+    let store = DynamoStore::new(dynamodb_client(), unique("invitations"));
+    store.create_table().await.expect("create table");
+    store
+}
+
+pub fn sqs_client() -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&sdk_config(&moto_endpoint()))
+}
+
+/// A fresh SQS queue; returns its URL.
+pub async fn sqs_queue(client: &aws_sdk_sqs::Client) -> String {
+    let out = client.create_queue().queue_name(unique("emails")).send().await.expect("create queue");
+    out.queue_url.expect("queue url")
+}
+
+/// Every message on the queue right now (received and deleted).
+pub async fn drain_queue(client: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    loop {
+        let out = client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return bodies;
+        }
+        for m in messages {
+            bodies.push(m.body.clone().unwrap_or_default());
+            client
+                .delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle.unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+    }
+}
+
+pub fn ses_client() -> aws_sdk_sesv2::Client {
+    aws_sdk_sesv2::Client::new(&sdk_config(&moto_endpoint()))
+}
+
+/// Emails moto's SES actually accepted for `recipient`.
+pub async fn emails_sent_to(recipient: &str) -> Vec<serde_json::Value> {
+    let url = format!("{}/moto-api/data.json", moto_endpoint());
+    let body = http_get(&url).await;
+    let data: serde_json::Value = serde_json::from_str(&body).expect("moto data json");
+    let mut found = Vec::new();
+    if let Some(messages) = data.pointer("/ses/Message").and_then(|m| m.as_array()) {
+        for message in messages {
+            if message.to_string().contains(recipient) {
+                found.push(message.clone());
+            }
+        }
+    }
+    found
+}
+
+/// A minimal HTTP GET over a raw TCP stream (loopback only), to read moto's state.
+pub async fn http_get(url: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+}
+
+pub fn start_time() -> OffsetDateTime {
+    invitations::clock::truncate_to_millis(OffsetDateTime::now_utc())
+}
+
+/// A service over `store` with a clock the test moves, and the default settings.
+pub fn service(store: Arc<dyn Store>) -> (Invitations, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(start_time()));
+    (Invitations::new(store, clock.clone(), Settings::default()), clock)
+}
+
+pub fn memory_store() -> Arc<dyn Store> {
+    Arc::new(MemoryStore::new())
+}
+
+/// A caller with a verified email.
+pub fn user(name: &str) -> Caller {
+    Caller { user_id: format!("sub-{name}-{}", Uuid::new_v4().simple()), email: Some(format!("{name}@example.com")), email_verified: true }
+}
+
+/// A caller whose verified email is `email`.
+pub fn user_with_email(email: &str) -> Caller {
+    Caller { user_id: format!("sub-{}", Uuid::new_v4().simple()), email: Some(email.to_owned()), email_verified: true }
+}
+
+/// A unique address, so tests sharing one moto can tell their emails apart.
+pub fn unique_email(name: &str) -> String {
+    format!("{name}.{}@example.com", &Uuid::new_v4().simple().to_string()[..12])
+}

