@@ -40,7 +40,9 @@ pub fn sdk_config(timeouts: Timeouts) -> SdkConfig {
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region))
-        .credentials_provider(SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()))
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(
             TimeoutConfig::builder()
@@ -110,13 +112,25 @@ pub fn init_tracing() {
 #[cfg(feature = "dynamodb")]
 pub fn service_from_env(config: &SdkConfig) -> Result<crate::Invitations, String> {
     use std::sync::Arc;
-    let store = crate::store::dynamodb::DynamoStore::new(dynamodb_client(config), required_env("TABLE_NAME")?);
+    let store = crate::store::dynamodb::DynamoStore::new(
+        dynamodb_client(config),
+        required_env("TABLE_NAME")?,
+    );
     let settings = crate::Settings::from_env()?;
-    Ok(crate::Invitations::new(Arc::new(store), Arc::new(crate::SystemClock), settings))
+    Ok(crate::Invitations::new(
+        Arc::new(store),
+        Arc::new(crate::SystemClock),
+        settings,
+    ))
 }
 
 /// The email queue from `EMAIL_QUEUE_URL`.
 #[cfg(feature = "sqs")]
-pub fn email_queue_from_env(config: &SdkConfig) -> Result<std::sync::Arc<dyn crate::queue::Queue>, String> {
-    Ok(std::sync::Arc::new(crate::queue::SqsQueue::new(sqs_client(config), required_env("EMAIL_QUEUE_URL")?)))
+pub fn email_queue_from_env(
+    config: &SdkConfig,
+) -> Result<std::sync::Arc<dyn crate::queue::Queue>, String> {
+    Ok(std::sync::Arc::new(crate::queue::SqsQueue::new(
+        sqs_client(config),
+        required_env("EMAIL_QUEUE_URL")?,
+    )))
 }

@@ -20,6 +20,8 @@ pub mod store;
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "events")]
+pub mod events;
 #[cfg(feature = "http")]
 pub mod http;
 

@@ -86,26 +86,45 @@ pub struct AcceptReport {
 /// What the sender did with one queued message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
-    Sent { message_id: String },
+    Sent {
+        message_id: String,
+    },
     /// Nothing to do: not pending any more, superseded, or already sent or being sent.
     Skipped,
     /// The mail service refused it for good; the invitation says why.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
     /// A transient failure: the message should be delivered again later.
-    Retry { reason: String },
+    Retry {
+        reason: String,
+    },
 }
 
 /// Parsed list parameters.
-pub fn page_request(limit: Option<&str>, cursor: Option<&str>, valid_key: impl Fn(&str) -> bool) -> Result<PageRequest, AppError> {
+pub fn page_request(
+    limit: Option<&str>,
+    cursor: Option<&str>,
+    valid_key: impl Fn(&str) -> bool,
+) -> Result<PageRequest, AppError> {
     let limit = match limit {
         None => DEFAULT_LIMIT,
         Some(raw) => raw
             .parse::<usize>()
             .ok()
             .filter(|l| (1..=MAX_LIMIT).contains(l))
-            .ok_or_else(|| AppError::invalid("invalid_limit", Some("limit"), format!("limit must be between 1 and {MAX_LIMIT}")))?,
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "invalid_limit",
+                    Some("limit"),
+                    format!("limit must be between 1 and {MAX_LIMIT}"),
+                )
+            })?,
     };
-    let after = cursor.map(|raw| Cursor::decode(raw, valid_key)).transpose().map_err(|_| invalid_cursor())?;
+    let after = cursor
+        .map(|raw| Cursor::decode(raw, valid_key))
+        .transpose()
+        .map_err(|_| invalid_cursor())?;
     Ok(PageRequest { limit, after })
 }
 
@@ -117,11 +136,19 @@ pub fn parse_status(raw: &str) -> Result<InvitationStatus, AppError> {
     raw.parse::<u8>()
         .ok()
         .and_then(InvitationStatus::from_code)
-        .ok_or_else(|| AppError::invalid("invalid_status", Some("status"), "status must be one of 1, 2, 3, 4, 5"))
+        .ok_or_else(|| {
+            AppError::invalid(
+                "invalid_status",
+                Some("status"),
+                "status must be one of 1, 2, 3, 4, 5",
+            )
+        })
 }
 
 pub fn parse_role(raw: &str) -> Result<Role, AppError> {
-    raw.parse().map_err(|e: crate::role::UnknownRole| AppError::invalid("invalid_role", Some("role"), e.to_string()))
+    raw.parse().map_err(|e: crate::role::UnknownRole| {
+        AppError::invalid("invalid_role", Some("role"), e.to_string())
+    })
 }
 
 pub fn parse_email(raw: &str) -> Result<Email, AppError> {
@@ -145,13 +172,21 @@ fn require_grant(granter: Role, role: Role) -> Result<(), AppError> {
     if granter.can_grant(role) {
         Ok(())
     } else {
-        Err(AppError::forbidden("role_above_own", "You cannot grant a role above your own."))
+        Err(AppError::forbidden(
+            "role_above_own",
+            "You cannot grant a role above your own.",
+        ))
     }
 }
 
 impl Invitations {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Self { store, email_queue: None, clock, settings }
+        Self {
+            store,
+            email_queue: None,
+            clock,
+            settings,
+        }
     }
 
     /// Operations that send email (create, resend, change of address) need the queue.
@@ -177,24 +212,40 @@ impl Invitations {
     }
 
     fn verified_email(caller: &Caller) -> Result<String, AppError> {
-        caller
-            .verified_email()
-            .ok_or_else(|| AppError::forbidden("email_not_verified", "Your email address must be verified first."))
+        caller.verified_email().ok_or_else(|| {
+            AppError::forbidden(
+                "email_not_verified",
+                "Your email address must be verified first.",
+            )
+        })
     }
 
     // ---- projects ----
 
-    pub async fn create_project(&self, caller: &Caller, name: &str, allowed_domains: &[String]) -> Result<Project, AppError> {
+    pub async fn create_project(
+        &self,
+        caller: &Caller,
+        name: &str,
+        allowed_domains: &[String],
+    ) -> Result<Project, AppError> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_PROJECT_NAME || name.chars().any(char::is_control) {
+        if name.is_empty()
+            || name.chars().count() > MAX_PROJECT_NAME
+            || name.chars().any(char::is_control)
+        {
             return Err(AppError::invalid(
                 "invalid_field",
                 Some("name"),
                 format!("name must be 1 to {MAX_PROJECT_NAME} printable characters"),
             ));
         }
-        let allowed_email_domains = DomainAllowList::new(allowed_domains)
-            .map_err(|e| AppError::invalid("invalid_field", Some("allowed_email_domains"), e.to_string()))?;
+        let allowed_email_domains = DomainAllowList::new(allowed_domains).map_err(|e| {
+            AppError::invalid(
+                "invalid_field",
+                Some("allowed_email_domains"),
+                e.to_string(),
+            )
+        })?;
         let now = self.clock.now();
         let project = Project {
             id: new_id(now).to_string(),
@@ -215,42 +266,87 @@ impl Invitations {
     }
 
     /// The project as its member sees it, with the member's role.
-    pub async fn project(&self, caller: &Caller, project_id: &str) -> Result<(Project, Role), AppError> {
-        match self.store.project_and_membership(project_id, &caller.user_id).await? {
+    pub async fn project(
+        &self,
+        caller: &Caller,
+        project_id: &str,
+    ) -> Result<(Project, Role), AppError> {
+        match self
+            .store
+            .project_and_membership(project_id, &caller.user_id)
+            .await?
+        {
             (Some(project), Some(member)) => Ok((project, member.role)),
             _ => Err(AppError::NotFound),
         }
     }
 
-    pub async fn members(&self, caller: &Caller, project_id: &str, page: &PageRequest) -> Result<Page<Membership>, AppError> {
+    pub async fn members(
+        &self,
+        caller: &Caller,
+        project_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Membership>, AppError> {
         self.project(caller, project_id).await?;
         Ok(self.store.members(project_id, page).await?)
     }
 
     // ---- invitations, the manager's side ----
 
-    pub async fn create_invitation(&self, caller: &Caller, project_id: &str, email: &str, role: &str) -> Result<Invitation, AppError> {
+    pub async fn create_invitation(
+        &self,
+        caller: &Caller,
+        project_id: &str,
+        email: &str,
+        role: &str,
+    ) -> Result<Invitation, AppError> {
         let email = parse_email(email)?;
         let role = parse_role(role)?;
         if !self.settings.allowed_domains.permits(email.domain()) {
             return Err(domain_not_allowed());
         }
         let now = self.clock.now();
-        let invitation = Invitation::new(project_id, &email, role, &caller.user_id, caller.email.clone(), now, &self.settings.policy);
+        let invitation = Invitation::new(
+            project_id,
+            &email,
+            role,
+            &caller.user_id,
+            caller.email.clone(),
+            now,
+            &self.settings.policy,
+        );
         let guard = CreateGuard {
             inviter: caller.user_id.clone(),
             min_inviter_role: role.max(Role::Manager),
             domain_candidates: email::candidates(email.domain()),
         };
-        match self.store.create_invitation(&invitation, &guard, None).await {
+        match self
+            .store
+            .create_invitation(&invitation, &guard, None)
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::DuplicatePending(existing)) if existing.expires_at <= now => {
                 // The address is held by an expired invitation: retire it and take its place.
-                let old = self.store.invitations_by_key(&[(project_id.to_owned(), existing.invitation_id)]).await?;
-                let Some(old) = old.into_iter().next() else { return Err(StoreError::Conflict.into()) };
-                let expired = old.supersede(now).map_err(|_| AppError::from(StoreError::DuplicatePending(existing)))?;
+                let old = self
+                    .store
+                    .invitations_by_key(&[(project_id.to_owned(), existing.invitation_id)])
+                    .await?;
+                let Some(old) = old.into_iter().next() else {
+                    return Err(StoreError::Conflict.into());
+                };
+                let expired = old
+                    .supersede(now)
+                    .map_err(|_| AppError::from(StoreError::DuplicatePending(existing)))?;
                 self.store
-                    .create_invitation(&invitation, &guard, Some(Transition { from: &old, to: &expired }))
+                    .create_invitation(
+                        &invitation,
+                        &guard,
+                        Some(Transition {
+                            from: &old,
+                            to: &expired,
+                        }),
+                    )
                     .await?;
             }
             Err(err) => return Err(err.into()),
@@ -267,13 +363,28 @@ impl Invitations {
             send_id: invitation.send_id,
         };
         let result = match &self.email_queue {
-            Some(queue) => queue.send(serde_json::to_string(&message).expect("message serializes")).await.map_err(|e| e.0),
+            Some(queue) => queue
+                .send(serde_json::to_string(&message).expect("message serializes"))
+                .await
+                .map_err(|e| e.0),
             None => Err("no email queue configured".to_owned()),
         };
-        let Err(reason) = result else { return invitation };
+        let Err(reason) = result else {
+            return invitation;
+        };
         tracing::error!(invitation_id = %invitation.id, error = %reason, "could not enqueue the invitation email");
-        let not_queued = invitation.mark_not_queued("The email could not be queued; resend the invitation.", self.clock.now());
-        match self.store.save(Transition { from: &invitation, to: &not_queued }).await {
+        let not_queued = invitation.mark_not_queued(
+            "The email could not be queued; resend the invitation.",
+            self.clock.now(),
+        );
+        match self
+            .store
+            .save(Transition {
+                from: &invitation,
+                to: &not_queued,
+            })
+            .await
+        {
             Ok(()) => not_queued,
             Err(err) => {
                 tracing::error!(invitation_id = %invitation.id, error = %err, "could not record the enqueue failure");
@@ -282,14 +393,27 @@ impl Invitations {
         }
     }
 
-    async fn managed_invitation(&self, caller: &Caller, project_id: &str, id: Uuid) -> Result<(Invitation, Membership), AppError> {
-        let (invitation, membership) = self.store.invitation_and_membership(project_id, id, &caller.user_id).await?;
+    async fn managed_invitation(
+        &self,
+        caller: &Caller,
+        project_id: &str,
+        id: Uuid,
+    ) -> Result<(Invitation, Membership), AppError> {
+        let (invitation, membership) = self
+            .store
+            .invitation_and_membership(project_id, id, &caller.user_id)
+            .await?;
         let membership = require_manager(membership.as_ref())?.clone();
         let invitation = invitation.ok_or(AppError::NotFound)?;
         Ok((invitation, membership))
     }
 
-    pub async fn invitation(&self, caller: &Caller, project_id: &str, id: Uuid) -> Result<Invitation, AppError> {
+    pub async fn invitation(
+        &self,
+        caller: &Caller,
+        project_id: &str,
+        id: Uuid,
+    ) -> Result<Invitation, AppError> {
         Ok(self.managed_invitation(caller, project_id, id).await?.0)
     }
 
@@ -300,9 +424,15 @@ impl Invitations {
         status: Option<InvitationStatus>,
         page: &PageRequest,
     ) -> Result<Page<Invitation>, AppError> {
-        let (_, membership) = self.store.project_and_membership(project_id, &caller.user_id).await?;
+        let (_, membership) = self
+            .store
+            .project_and_membership(project_id, &caller.user_id)
+            .await?;
         require_manager(membership.as_ref())?;
-        Ok(self.store.invitations(project_id, status, self.clock.now(), page).await?)
+        Ok(self
+            .store
+            .invitations(project_id, status, self.clock.now(), page)
+            .await?)
     }
 
     pub async fn update_invitation(
@@ -332,33 +462,65 @@ impl Invitations {
             let updated = invitation.update(&changes, now, &self.settings.policy)?;
             if updated.resend {
                 let (project, _) = self.project(caller, project_id).await?;
-                if !project.allowed_email_domains.permits(&email::domain_of(&updated.invitation.email_normalized)) {
+                if !project
+                    .allowed_email_domains
+                    .permits(&email::domain_of(&updated.invitation.email_normalized))
+                {
                     return Err(domain_not_allowed().into());
                 }
             }
-            self.store.save(Transition { from: &invitation, to: &updated.invitation }).await?;
+            self.store
+                .save(Transition {
+                    from: &invitation,
+                    to: &updated.invitation,
+                })
+                .await?;
             Ok(updated)
         })
         .await?;
-        Ok(if updated.resend { self.enqueue_send(updated.invitation).await } else { updated.invitation })
+        Ok(if updated.resend {
+            self.enqueue_send(updated.invitation).await
+        } else {
+            updated.invitation
+        })
     }
 
-    pub async fn resend(&self, caller: &Caller, project_id: &str, id: Uuid) -> Result<Invitation, AppError> {
+    pub async fn resend(
+        &self,
+        caller: &Caller,
+        project_id: &str,
+        id: Uuid,
+    ) -> Result<Invitation, AppError> {
         let resent = retrying(|| async {
             let (invitation, _) = self.managed_invitation(caller, project_id, id).await?;
             let resent = invitation.resend(self.clock.now(), &self.settings.policy)?;
-            self.store.save(Transition { from: &invitation, to: &resent }).await?;
+            self.store
+                .save(Transition {
+                    from: &invitation,
+                    to: &resent,
+                })
+                .await?;
             Ok(resent)
         })
         .await?;
         Ok(self.enqueue_send(resent).await)
     }
 
-    pub async fn revoke(&self, caller: &Caller, project_id: &str, id: Uuid) -> Result<Invitation, AppError> {
+    pub async fn revoke(
+        &self,
+        caller: &Caller,
+        project_id: &str,
+        id: Uuid,
+    ) -> Result<Invitation, AppError> {
         retrying(|| async {
             let (invitation, _) = self.managed_invitation(caller, project_id, id).await?;
             let revoked = invitation.revoke(self.clock.now())?;
-            self.store.save(Transition { from: &invitation, to: &revoked }).await?;
+            self.store
+                .save(Transition {
+                    from: &invitation,
+                    to: &revoked,
+                })
+                .await?;
             Ok(revoked)
         })
         .await
@@ -370,47 +532,102 @@ impl Invitations {
     pub async fn my_invitations(&self, caller: &Caller) -> Result<Vec<Invitation>, AppError> {
         let email = Self::verified_email(caller)?;
         let markers = self.store.pending_for_email(&email).await?;
-        let keys: Vec<_> = markers.iter().map(|m| (m.project_id.clone(), m.invitation_id)).collect();
+        let keys: Vec<_> = markers
+            .iter()
+            .map(|m| (m.project_id.clone(), m.invitation_id))
+            .collect();
         let now = self.clock.now();
         let invitations = self.store.invitations_by_key(&keys).await?;
-        Ok(invitations.into_iter().filter(|i| i.status_at(now) == InvitationStatus::Pending).collect())
+        Ok(invitations
+            .into_iter()
+            .filter(|i| i.status_at(now) == InvitationStatus::Pending)
+            .collect())
     }
 
     /// The invitation, if it is addressed to the caller's verified email.
-    async fn my_invitation(&self, caller: &Caller, email: &str, project_id: &str, id: Uuid) -> Result<(Invitation, Option<Membership>), AppError> {
-        let (invitation, membership) = self.store.invitation_and_membership(project_id, id, &caller.user_id).await?;
+    async fn my_invitation(
+        &self,
+        caller: &Caller,
+        email: &str,
+        project_id: &str,
+        id: Uuid,
+    ) -> Result<(Invitation, Option<Membership>), AppError> {
+        let (invitation, membership) = self
+            .store
+            .invitation_and_membership(project_id, id, &caller.user_id)
+            .await?;
         match invitation {
-            Some(invitation) if invitation.email_normalized == email => Ok((invitation, membership)),
+            Some(invitation) if invitation.email_normalized == email => {
+                Ok((invitation, membership))
+            }
             _ => Err(AppError::NotFound),
         }
     }
 
-    pub async fn accept(&self, caller: &Caller, project_id: &str, id: Uuid) -> Result<Invitation, AppError> {
+    pub async fn accept(
+        &self,
+        caller: &Caller,
+        project_id: &str,
+        id: Uuid,
+    ) -> Result<Invitation, AppError> {
         let email = Self::verified_email(caller)?;
         retrying(|| async {
-            let (invitation, membership) = self.my_invitation(caller, &email, project_id, id).await?;
-            Ok(self.accept_one(invitation, membership, &caller.user_id, &email).await?)
+            let (invitation, membership) =
+                self.my_invitation(caller, &email, project_id, id).await?;
+            self.accept_one(invitation, membership, &caller.user_id, &email)
+                .await
         })
         .await
     }
 
-    pub async fn decline(&self, caller: &Caller, project_id: &str, id: Uuid) -> Result<Invitation, AppError> {
+    pub async fn decline(
+        &self,
+        caller: &Caller,
+        project_id: &str,
+        id: Uuid,
+    ) -> Result<Invitation, AppError> {
         let email = Self::verified_email(caller)?;
         retrying(|| async {
             let (invitation, _) = self.my_invitation(caller, &email, project_id, id).await?;
             let declined = invitation.decline(self.clock.now())?;
-            self.store.save(Transition { from: &invitation, to: &declined }).await?;
+            self.store
+                .save(Transition {
+                    from: &invitation,
+                    to: &declined,
+                })
+                .await?;
             Ok(declined)
         })
         .await
     }
 
     /// The one acceptance path: the API's accept, the sign-up trigger and the reconciler.
-    async fn accept_one(&self, invitation: Invitation, membership: Option<Membership>, user_id: &str, email: &str) -> Result<Invitation, Failed> {
+    async fn accept_one(
+        &self,
+        invitation: Invitation,
+        membership: Option<Membership>,
+        user_id: &str,
+        email: &str,
+    ) -> Result<Invitation, Failed> {
         let now = self.clock.now();
         let accepted = invitation.accept(user_id, now)?;
-        let grant = Membership::grant(membership.as_ref(), &invitation.project_id, user_id, Some(email), invitation.role, now);
-        self.store.accept(Transition { from: &invitation, to: &accepted }, &grant).await?;
+        let grant = Membership::grant(
+            membership.as_ref(),
+            &invitation.project_id,
+            user_id,
+            Some(email),
+            invitation.role,
+            now,
+        );
+        self.store
+            .accept(
+                Transition {
+                    from: &invitation,
+                    to: &accepted,
+                },
+                &grant,
+            )
+            .await?;
         if let Grant::Keep { existing } = grant {
             tracing::info!(invitation_id = %invitation.id, kept = %existing, "accepted; the member keeps a higher role");
         }
@@ -419,7 +636,11 @@ impl Invitations {
 
     /// Accepts every pending, unexpired invitation for a new user's verified email. Idempotent:
     /// accepted invitations have no pending marker left. Fails only on a dependency failure.
-    pub async fn accept_all_for(&self, user_id: &str, verified_email: &str) -> Result<AcceptReport, AppError> {
+    pub async fn accept_all_for(
+        &self,
+        user_id: &str,
+        verified_email: &str,
+    ) -> Result<AcceptReport, AppError> {
         let email = email::normalize(verified_email);
         let markers = self.store.pending_for_email(&email).await?;
         let results: Vec<Result<bool, AppError>> = futures::stream::iter(markers)
@@ -429,10 +650,18 @@ impl Invitations {
                     let outcome = retrying(|| async {
                         let (invitation, membership) = self
                             .store
-                            .invitation_and_membership(&marker.project_id, marker.invitation_id, user_id)
+                            .invitation_and_membership(
+                                &marker.project_id,
+                                marker.invitation_id,
+                                user_id,
+                            )
                             .await?;
-                        let Some(invitation) = invitation.filter(|i| i.email_normalized == email) else { return Ok(false) };
-                        self.accept_one(invitation, membership, user_id, &email).await?;
+                        let Some(invitation) = invitation.filter(|i| i.email_normalized == email)
+                        else {
+                            return Ok(false);
+                        };
+                        self.accept_one(invitation, membership, user_id, &email)
+                            .await?;
                         Ok(true)
                     })
                     .await;
@@ -459,15 +688,32 @@ impl Invitations {
     // ---- email delivery ----
 
     /// Sends the email a queued message asks for, at most once per send request.
-    pub async fn deliver(&self, message: &SendInvitationEmail, mailer: &dyn Mailer, templates: &EmailTemplates) -> Result<SendOutcome, AppError> {
+    pub async fn deliver(
+        &self,
+        message: &SendInvitationEmail,
+        mailer: &dyn Mailer,
+        templates: &EmailTemplates,
+    ) -> Result<SendOutcome, AppError> {
         let policy = &self.settings.policy;
         // Claim the send: only one delivery of a message gets past this.
         let claimed = retrying(|| async {
-            let found = self.store.invitations_by_key(&[(message.project_id.clone(), message.invitation_id)]).await?;
-            let Some(invitation) = found.into_iter().next() else { return Ok(None) };
+            let found = self
+                .store
+                .invitations_by_key(&[(message.project_id.clone(), message.invitation_id)])
+                .await?;
+            let Some(invitation) = found.into_iter().next() else {
+                return Ok(None);
+            };
             let now = self.clock.now();
-            let Ok(claimed) = invitation.claim_send(message.send_id, now, policy) else { return Ok(None) };
-            self.store.save(Transition { from: &invitation, to: &claimed }).await?;
+            let Ok(claimed) = invitation.claim_send(message.send_id, now, policy) else {
+                return Ok(None);
+            };
+            self.store
+                .save(Transition {
+                    from: &invitation,
+                    to: &claimed,
+                })
+                .await?;
             Ok(Some(claimed))
         })
         .await;
@@ -478,7 +724,10 @@ impl Invitations {
             Err(AppError::Conflict { .. }) => return Ok(SendOutcome::Skipped),
             Err(err) => return Err(err),
         };
-        let (project, inviter) = self.store.project_and_membership(&claimed.project_id, &claimed.invited_by).await?;
+        let (project, inviter) = self
+            .store
+            .project_and_membership(&claimed.project_id, &claimed.invited_by)
+            .await?;
         let content = InvitationEmail {
             project_name: project.as_ref().map_or("a project", |p| p.name.as_str()),
             inviter: claimed
@@ -516,12 +765,24 @@ impl Invitations {
         // Record the outcome over our own claim; if the invitation moved on meanwhile (revoked,
         // address changed), the newer state wins and the outcome is only logged.
         let recorded = retrying(|| async {
-            let found = self.store.invitations_by_key(&[(claimed.project_id.clone(), claimed.id)]).await?;
-            let Some(current) = found.into_iter().next() else { return Ok(()) };
-            if current.send_id != claimed.send_id || current.delivery.status != DeliveryStatus::Sending {
+            let found = self
+                .store
+                .invitations_by_key(&[(claimed.project_id.clone(), claimed.id)])
+                .await?;
+            let Some(current) = found.into_iter().next() else {
+                return Ok(());
+            };
+            if current.send_id != claimed.send_id
+                || current.delivery.status != DeliveryStatus::Sending
+            {
                 return Ok(());
             }
-            self.store.save(Transition { from: &current, to: &record(&current) }).await?;
+            self.store
+                .save(Transition {
+                    from: &current,
+                    to: &record(&current),
+                })
+                .await?;
             Ok(())
         })
         .await;
@@ -539,12 +800,27 @@ impl Invitations {
     /// Applies a mail-service event (delivered, bounced, complained) to its invitation.
     pub async fn record_delivery_event(&self, event: &DeliveryEvent) -> Result<bool, AppError> {
         retrying(|| async {
-            let found = self.store.invitations_by_key(&[(event.project_id.clone(), event.invitation_id)]).await?;
-            let Some(invitation) = found.into_iter().next() else { return Ok(false) };
-            let Some(next) = invitation.record_event(&event.message_id, event.status, event.reason.clone(), event.at) else {
+            let found = self
+                .store
+                .invitations_by_key(&[(event.project_id.clone(), event.invitation_id)])
+                .await?;
+            let Some(invitation) = found.into_iter().next() else {
                 return Ok(false);
             };
-            self.store.save(Transition { from: &invitation, to: &next }).await?;
+            let Some(next) = invitation.record_event(
+                &event.message_id,
+                event.status,
+                event.reason.clone(),
+                event.at,
+            ) else {
+                return Ok(false);
+            };
+            self.store
+                .save(Transition {
+                    from: &invitation,
+                    to: &next,
+                })
+                .await?;
             Ok(true)
         })
         .await

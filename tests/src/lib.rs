@@ -32,7 +32,9 @@ pub fn sdk_config(endpoint_url: &str) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "tests")))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test", "test", None, None, "tests",
+        )))
         .endpoint_url(endpoint_url)
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
@@ -63,7 +65,12 @@ pub fn sqs_client() -> aws_sdk_sqs::Client {
 
 /// A fresh SQS queue; returns its URL.
 pub async fn sqs_queue(client: &aws_sdk_sqs::Client) -> String {
-    let out = client.create_queue().queue_name(unique("emails")).send().await.expect("create queue");
+    let out = client
+        .create_queue()
+        .queue_name(unique("emails"))
+        .send()
+        .await
+        .expect("create queue");
     out.queue_url.expect("queue url")
 }
 
@@ -119,14 +126,19 @@ pub async fn emails_sent_to(recipient: &str) -> Vec<serde_json::Value> {
 pub async fn http_get(url: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
     let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
     let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.expect("read");
     let text = String::from_utf8_lossy(&raw).into_owned();
-    text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+    text.split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default()
 }
 
 pub fn start_time() -> OffsetDateTime {
@@ -136,7 +148,10 @@ pub fn start_time() -> OffsetDateTime {
 /// A service over `store` with a clock the test moves, and the default settings.
 pub fn service(store: Arc<dyn Store>) -> (Invitations, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(start_time()));
-    (Invitations::new(store, clock.clone(), Settings::default()), clock)
+    (
+        Invitations::new(store, clock.clone(), Settings::default()),
+        clock,
+    )
 }
 
 pub fn memory_store() -> Arc<dyn Store> {
@@ -145,15 +160,190 @@ pub fn memory_store() -> Arc<dyn Store> {
 
 /// A caller with a verified email.
 pub fn user(name: &str) -> Caller {
-    Caller { user_id: format!("sub-{name}-{}", Uuid::new_v4().simple()), email: Some(format!("{name}@example.com")), email_verified: true }
+    Caller {
+        user_id: format!("sub-{name}-{}", Uuid::new_v4().simple()),
+        email: Some(format!("{name}@example.com")),
+        email_verified: true,
+    }
 }
 
 /// A caller whose verified email is `email`.
 pub fn user_with_email(email: &str) -> Caller {
-    Caller { user_id: format!("sub-{}", Uuid::new_v4().simple()), email: Some(email.to_owned()), email_verified: true }
+    Caller {
+        user_id: format!("sub-{}", Uuid::new_v4().simple()),
+        email: Some(email.to_owned()),
+        email_verified: true,
+    }
 }
 
 /// A unique address, so tests sharing one moto can tell their emails apart.
 pub fn unique_email(name: &str) -> String {
-    format!("{name}.{}@example.com", &Uuid::new_v4().simple().to_string()[..12])
+    format!(
+        "{name}.{}@example.com",
+        &Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+/// The API through API Gateway v2 events, over DynamoDB Local and a moto SQS queue.
+pub struct Api {
+    pub app: Invitations,
+    pub clock: Arc<ManualClock>,
+    pub store: Arc<DynamoStore>,
+    pub sqs: aws_sdk_sqs::Client,
+    pub queue_url: String,
+    routes: Vec<local_server::Route>,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: lambda_http::http::HeaderMap,
+    pub body: serde_json::Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Api {
+    pub async fn new() -> Api {
+        Self::with_settings(Settings::default()).await
+    }
+
+    pub async fn with_settings(settings: Settings) -> Api {
+        let store = Arc::new(dynamo_store().await);
+        let sqs = sqs_client();
+        let queue_url = sqs_queue(&sqs).await;
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let queue = invitations::queue::SqsQueue::new(sqs.clone(), queue_url.clone());
+        let app = Invitations::new(store.clone(), clock.clone(), settings)
+            .with_email_queue(Arc::new(queue));
+        Api {
+            app,
+            clock,
+            store,
+            sqs,
+            queue_url,
+            routes: local_server::routes(),
+        }
+    }
+
+    /// The same API over the same table, with another queue (e.g. one that fails).
+    pub fn with_queue(&self, queue: Arc<dyn invitations::queue::Queue>) -> Invitations {
+        Invitations::new(
+            self.store.clone(),
+            self.clock.clone(),
+            self.app.settings().clone(),
+        )
+        .with_email_queue(queue)
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+        who: Option<&Caller>,
+    ) -> Reply {
+        self.call_raw(
+            &self.app,
+            method,
+            path,
+            body.map(|b| b.to_string()).as_deref(),
+            who,
+        )
+        .await
+    }
+
+    pub async fn call_raw(
+        &self,
+        app: &Invitations,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        who: Option<&Caller>,
+    ) -> Reply {
+        let claims = who.map(|c| local_server::Claims {
+            sub: c.user_id.clone(),
+            email: c.email.clone().unwrap_or_default(),
+            email_verified: c.email_verified,
+        });
+        let response =
+            local_server::dispatch(app, &self.routes, method, path, body, claims.as_ref())
+                .await
+                .unwrap_or_else(|| panic!("no route for {method} {path}"));
+        let (parts, body) = response.into_parts();
+        let text = String::from_utf8_lossy(body.as_ref()).into_owned();
+        let body = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).expect("JSON body")
+        };
+        Reply {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    /// Messages on the email queue since the last call.
+    pub async fn queued(&self) -> Vec<invitations::messages::SendInvitationEmail> {
+        drain_queue(&self.sqs, &self.queue_url)
+            .await
+            .iter()
+            .map(|body| serde_json::from_str(body).expect("a send message"))
+            .collect()
+    }
+
+    /// A project owned by a new user.
+    pub async fn project(&self) -> (Caller, String) {
+        let owner = user("owner");
+        let reply = self
+            .call(
+                "POST",
+                "/api/v1/projects",
+                Some(serde_json::json!({"name": "Survey"})),
+                Some(&owner),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        (owner, reply.body["id"].as_str().unwrap().to_owned())
+    }
+
+    /// Invites `email` and returns the invitation's id.
+    pub async fn invite(&self, owner: &Caller, pid: &str, email: &str, role: &str) -> String {
+        let reply = self
+            .call(
+                "POST",
+                &format!("/api/v1/projects/{pid}/invitations"),
+                Some(serde_json::json!({"email": email, "role": role})),
+                Some(owner),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A member with `role`, made through an accepted invitation.
+    pub async fn member(&self, owner: &Caller, pid: &str, role: &str) -> Caller {
+        let member = user_with_email(&unique_email(role));
+        let id = self
+            .invite(owner, pid, member.email.as_deref().unwrap(), role)
+            .await;
+        let reply = self
+            .call(
+                "POST",
+                &format!("/api/v1/projects/{pid}/invitations/{id}/accept"),
+                None,
+                Some(&member),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        member
+    }
 }

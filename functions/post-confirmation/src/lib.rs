@@ -1,0 +1,85 @@
+//! Cognito post-confirmation trigger: when a sign-up is confirmed with a verified email, every
+//! pending invitation for that email is accepted. The event is always returned unchanged and the
+//! sign-up never fails because of us: if a dependency is slow or down, the work is put on the
+//! reconcile queue and finished there.
+
+use invitations::messages::ReconcileSignup;
+use invitations::queue::Queue;
+use invitations::service::AcceptReport;
+use invitations::Invitations;
+use lambda_runtime::LambdaEvent;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Cognito waits 5 s for the whole trigger; acceptance gets this much of it, the hand-off the rest.
+pub const ACCEPT_DEADLINE: Duration = Duration::from_millis(1500);
+const HANDOFF_DEADLINE: Duration = Duration::from_millis(1500);
+
+pub struct Trigger {
+    pub app: Invitations,
+    pub reconcile_queue: Arc<dyn Queue>,
+    pub deadline: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Accepted(AcceptReport),
+    /// Not a sign-up confirmation, or no verified email: nothing to do.
+    Ignored(&'static str),
+    /// Acceptance could not finish in time; the reconcile queue has it.
+    Deferred,
+    /// Neither acceptance nor the hand-off worked; logged for an operator.
+    Lost,
+}
+
+impl Trigger {
+    pub async fn on_confirmation(&self, event: &Value) -> Outcome {
+        if event["triggerSource"] != "PostConfirmation_ConfirmSignUp" {
+            return Outcome::Ignored("not a sign-up confirmation");
+        }
+        let attributes = &event["request"]["userAttributes"];
+        let (Some(user_id), Some(email)) =
+            (attributes["sub"].as_str(), attributes["email"].as_str())
+        else {
+            return Outcome::Ignored("no sub or email");
+        };
+        if attributes["email_verified"] != "true" {
+            return Outcome::Ignored("email not verified");
+        }
+        match tokio::time::timeout(self.deadline, self.app.accept_all_for(user_id, email)).await {
+            Ok(Ok(report)) => {
+                tracing::info!(user = %user_id, accepted = report.accepted, skipped = report.skipped, "invitations accepted on sign-up");
+                return Outcome::Accepted(report);
+            }
+            Ok(Err(err)) => {
+                tracing::warn!(user = %user_id, error = %err, "acceptance failed; handing off")
+            }
+            Err(_) => tracing::warn!(user = %user_id, "acceptance timed out; handing off"),
+        }
+        let message = ReconcileSignup {
+            user_id: user_id.to_owned(),
+            email: email.to_owned(),
+        };
+        let body = serde_json::to_string(&message).expect("message serializes");
+        match tokio::time::timeout(HANDOFF_DEADLINE, self.reconcile_queue.send(body)).await {
+            Ok(Ok(())) => Outcome::Deferred,
+            Ok(Err(err)) => {
+                tracing::error!(user = %user_id, error = %err, "could not hand off the acceptance");
+                Outcome::Lost
+            }
+            Err(_) => {
+                tracing::error!(user = %user_id, "timed out handing off the acceptance");
+                Outcome::Lost
+            }
+        }
+    }
+}
+
+pub async fn handle(
+    trigger: &Trigger,
+    event: LambdaEvent<Value>,
+) -> Result<Value, lambda_runtime::Error> {
+    trigger.on_confirmation(&event.payload).await;
+    Ok(event.payload)
+}

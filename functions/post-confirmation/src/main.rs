@@ -1,0 +1,21 @@
+use invitations::aws::{
+    init_tracing, required_env, sdk_config, service_from_env, sqs_client, Timeouts,
+};
+use invitations::queue::SqsQueue;
+use lambda_runtime::{service_fn, LambdaEvent};
+use post_confirmation::{handle, Trigger, ACCEPT_DEADLINE};
+use std::sync::Arc;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    // Short timeouts: Cognito gives the whole trigger 5 s.
+    let config = sdk_config(Timeouts::TRIGGER);
+    let reconcile_queue = SqsQueue::new(sqs_client(&config), required_env("RECONCILE_QUEUE_URL")?);
+    let trigger = Trigger {
+        app: service_from_env(&config)?,
+        reconcile_queue: Arc::new(reconcile_queue),
+        deadline: ACCEPT_DEADLINE,
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<_>| handle(&trigger, event))).await
+}

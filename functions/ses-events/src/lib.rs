@@ -1,0 +1,29 @@
+//! SES events (EventBridge → SQS): delivery, bounce and complaint update the invitation's
+//! delivery status. Events for other mail, or for an earlier email, change nothing.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use invitations::events::process_batch;
+use invitations::mail::ses_events;
+use invitations::Invitations;
+use lambda_runtime::LambdaEvent;
+
+/// Applies one event body; returns whether an invitation changed. `Err` asks for redelivery.
+pub async fn apply(app: &Invitations, body: &str) -> Result<bool, String> {
+    match ses_events::parse(body, app.now())? {
+        Some(event) => app
+            .record_delivery_event(&event)
+            .await
+            .map_err(|e| e.to_string()),
+        None => Ok(false),
+    }
+}
+
+pub async fn handle(
+    app: &Invitations,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    Ok(process_batch(event.payload, |body| async move {
+        apply(app, &body).await.map(|_| ())
+    })
+    .await)
+}

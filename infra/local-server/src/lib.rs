@@ -1,0 +1,164 @@
+//! The API's route table and the API Gateway (HTTP API, payload 2.0) event each route receives.
+//! The local server and the tests both go through here, so they call the Lambdas' handlers
+//! exactly as API Gateway would.
+
+use futures::future::BoxFuture;
+use invitations::Invitations;
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Map, Value};
+
+pub type Handler = for<'a> fn(&'a Invitations, Request) -> BoxFuture<'a, Response<Body>>;
+
+pub struct Route {
+    /// API Gateway's route key, e.g. `POST /api/v1/projects/{pk}/invitations`.
+    pub key: &'static str,
+    pub handler: Handler,
+}
+
+macro_rules! route {
+    ($function:ident) => {
+        Route {
+            key: $function::ROUTE,
+            handler: |app, request| Box::pin($function::handle(app, request)),
+        }
+    };
+}
+
+/// Every API function, one route each.
+pub fn routes() -> Vec<Route> {
+    vec![
+        route!(create_project),
+        route!(get_project),
+        route!(list_members),
+        route!(list_invitations),
+        route!(create_invitation),
+        route!(update_invitation),
+        route!(get_invitation),
+        route!(resend_invitation),
+        route!(revoke_invitation),
+        route!(my_invitations),
+        route!(accept_invitation),
+        route!(decline_invitation),
+    ]
+}
+
+/// The route for a method and path, with the path parameters it binds.
+pub fn find<'r>(
+    routes: &'r [Route],
+    method: &str,
+    path: &str,
+) -> Option<(&'r Route, Map<String, Value>)> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    routes.iter().find_map(|route| {
+        let (route_method, template) = route.key.split_once(' ')?;
+        if route_method != method {
+            return None;
+        }
+        let pattern: Vec<&str> = template.split('/').collect();
+        if pattern.len() != segments.len() {
+            return None;
+        }
+        let mut params = Map::new();
+        for (want, got) in pattern.iter().zip(&segments) {
+            match want.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+                Some(name) if !got.is_empty() => {
+                    params.insert(name.to_owned(), Value::String(decode_segment(got)));
+                }
+                Some(_) => return None,
+                None if want != got => return None,
+                None => {}
+            }
+        }
+        Some((route, params))
+    })
+}
+
+/// Path and query parameters arrive percent-decoded from API Gateway.
+fn decode_segment(segment: &str) -> String {
+    percent_encoding::percent_decode_str(&segment.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Identity claims as the HTTP API JWT authorizer passes them: every value a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claims {
+    pub sub: String,
+    pub email: String,
+    pub email_verified: bool,
+}
+
+/// The API Gateway v2 event for one request.
+pub fn event(
+    route_key: &str,
+    method: &str,
+    path: &str,
+    query: &str,
+    path_params: Map<String, Value>,
+    body: Option<&str>,
+    claims: Option<&Claims>,
+) -> Value {
+    let mut query_params = Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        query_params.insert(decode_segment(k), Value::String(decode_segment(v)));
+    }
+    let authorizer = claims.map(|c| {
+        json!({ "jwt": { "claims": {
+            "sub": c.sub, "email": c.email, "email_verified": c.email_verified.to_string(),
+            "token_use": "id", "cognito:username": c.sub,
+        }, "scopes": null } })
+    });
+    let mut request_context = json!({
+        "accountId": "123456789012",
+        "apiId": "local",
+        "domainName": "localhost",
+        "domainPrefix": "localhost",
+        "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "local" },
+        "requestId": uuid::Uuid::new_v4().to_string(),
+        "routeKey": route_key,
+        "stage": "$default",
+        "time": "23/Nov/2026:12:00:00 +0000",
+        "timeEpoch": 0,
+    });
+    if let Some(authorizer) = authorizer {
+        request_context["authorizer"] = authorizer;
+    }
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": { "content-type": "application/json", "host": "localhost" },
+        "requestContext": request_context,
+        "pathParameters": path_params,
+        "isBase64Encoded": false,
+    });
+    if !query_params.is_empty() {
+        event["queryStringParameters"] = Value::Object(query_params);
+    }
+    if let Some(body) = body {
+        event["body"] = Value::String(body.to_owned());
+    }
+    event
+}
+
+/// Routes one request to its function's handler, as API Gateway would. `None` when no route
+/// matches (API Gateway answers 404 itself).
+pub async fn dispatch(
+    app: &Invitations,
+    routes: &[Route],
+    method: &str,
+    path_and_query: &str,
+    body: Option<&str>,
+    claims: Option<&Claims>,
+) -> Option<Response<Body>> {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let (route, params) = find(routes, method, path)?;
+    let event = event(route.key, method, path, query, params, body, claims);
+    let request =
+        lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event");
+    Some((route.handler)(app, request).await)
+}
