@@ -347,3 +347,40 @@ impl Api {
         member
     }
 }
+
+/// An SQS event as Lambda delivers it, one record per body.
+pub fn sqs_event(
+    bodies: &[(String, String)],
+) -> lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent> {
+    let records: Vec<serde_json::Value> = bodies
+        .iter()
+        .map(|(id, body)| {
+            serde_json::json!({
+                "messageId": id,
+                "receiptHandle": format!("handle-{id}"),
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:emails",
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    let event =
+        serde_json::from_value(serde_json::json!({ "Records": records })).expect("an SQS event");
+    lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default())
+}
+
+/// A verified sender identity in moto's SES.
+pub async fn verified_sender() -> String {
+    let sender = unique_email("noreply");
+    ses_client()
+        .create_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .expect("create identity");
+    sender
+}
