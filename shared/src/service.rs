@@ -22,7 +22,7 @@ use uuid::Uuid;
 /// How many times a read-transition-write is retried when another writer got there first.
 const ATTEMPTS: usize = 4;
 /// Invitations accepted at once on sign-up.
-const ACCEPT_CONCURRENCY: usize = 16;
+const ACCEPT_CONCURRENCY: usize = 32;
 const MAX_PROJECT_NAME: usize = 200;
 
 #[derive(Clone)]
@@ -636,6 +636,10 @@ impl Invitations {
 
     /// Accepts every pending, unexpired invitation for a new user's verified email. Idempotent:
     /// accepted invitations have no pending marker left. Fails only on a dependency failure.
+    ///
+    /// Three rounds of calls whatever the count: the markers, then the invitations and the user's
+    /// memberships together, then one accept transaction per invitation, run concurrently. An
+    /// invitation that changed meanwhile is retried alone through the same acceptance code.
     pub async fn accept_all_for(
         &self,
         user_id: &str,
@@ -643,29 +647,52 @@ impl Invitations {
     ) -> Result<AcceptReport, AppError> {
         let email = email::normalize(verified_email);
         let markers = self.store.pending_for_email(&email).await?;
-        let results: Vec<Result<bool, AppError>> = futures::stream::iter(markers)
-            .map(|marker| {
-                let email = email.clone();
+        if markers.is_empty() {
+            return Ok(AcceptReport::default());
+        }
+        let keys: Vec<_> = markers
+            .iter()
+            .map(|m| (m.project_id.clone(), m.invitation_id))
+            .collect();
+        let project_ids: Vec<_> = markers.iter().map(|m| m.project_id.clone()).collect();
+        let (invitations, memberships) = futures::try_join!(
+            self.store.invitations_by_key(&keys),
+            self.store.memberships(user_id, &project_ids)
+        )?;
+        let results: Vec<Result<bool, AppError>> = futures::stream::iter(invitations)
+            .filter(|invitation| futures::future::ready(invitation.email_normalized == email))
+            .map(|invitation| {
+                let membership = memberships
+                    .iter()
+                    .find(|m| m.project_id == invitation.project_id)
+                    .cloned();
+                let email = email.as_str();
                 async move {
-                    let outcome = retrying(|| async {
-                        let (invitation, membership) = self
-                            .store
-                            .invitation_and_membership(
-                                &marker.project_id,
-                                marker.invitation_id,
-                                user_id,
-                            )
-                            .await?;
-                        let Some(invitation) = invitation.filter(|i| i.email_normalized == email)
-                        else {
-                            return Ok(false);
-                        };
-                        self.accept_one(invitation, membership, user_id, &email)
-                            .await?;
-                        Ok(true)
-                    })
-                    .await;
+                    let (project_id, id) = (invitation.project_id.clone(), invitation.id);
+                    let first = self
+                        .accept_one(invitation, membership, user_id, email)
+                        .await;
+                    let outcome = match first {
+                        Ok(_) => Ok(true),
+                        Err(Failed::App(err)) => Err(err),
+                        Err(Failed::Retry) => {
+                            retrying(|| async {
+                                let (invitation, membership) = self
+                                    .store
+                                    .invitation_and_membership(&project_id, id, user_id)
+                                    .await?;
+                                let Some(invitation) = invitation else {
+                                    return Ok(false);
+                                };
+                                self.accept_one(invitation, membership, user_id, email)
+                                    .await?;
+                                Ok(true)
+                            })
+                            .await
+                        }
+                    };
                     match outcome {
+                        // Expired, revoked or accepted meanwhile: nothing left to do for it.
                         Err(AppError::Conflict { .. }) => Ok(false),
                         other => other,
                     }

@@ -384,3 +384,44 @@ pub async fn verified_sender() -> String {
         .expect("create identity");
     sender
 }
+
+/// A config for an emulator with the given timeouts (as the Lambdas configure them).
+pub fn sdk_config_with(endpoint_url: &str, timeouts: invitations::aws::Timeouts) -> SdkConfig {
+    sdk_config(endpoint_url)
+        .into_builder()
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(timeouts.connect)
+                .operation_attempt_timeout(timeouts.attempt)
+                .operation_timeout(timeouts.operation)
+                .build(),
+        )
+        .build()
+}
+
+/// A Cognito post-confirmation event, as Cognito sends it.
+pub fn cognito_event(
+    trigger_source: &str,
+    sub: &str,
+    email: &str,
+    verified: bool,
+) -> serde_json::Value {
+    serde_json::json!({
+        "version": "1",
+        "region": "us-east-1",
+        "userPoolId": "us-east-1_TestPool1",
+        "userName": sub,
+        "callerContext": { "awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "3n4b5urk1ft4fl3mg5e62d9ado" },
+        "triggerSource": trigger_source,
+        "request": {
+            "userAttributes": {
+                "sub": sub,
+                "email": email,
+                "email_verified": verified.to_string(),
+                "cognito:user_status": "CONFIRMED",
+                "cognito:email_alias": email
+            }
+        },
+        "response": {}
+    })
+}

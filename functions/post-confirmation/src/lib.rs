@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Cognito waits 5 s for the whole trigger; acceptance gets this much of it, the hand-off the rest.
-pub const ACCEPT_DEADLINE: Duration = Duration::from_millis(1500);
+pub const ACCEPT_DEADLINE: Duration = Duration::from_millis(2500);
 const HANDOFF_DEADLINE: Duration = Duration::from_millis(1500);
 
 pub struct Trigger {

@@ -886,6 +886,22 @@ impl Store for DynamoStore {
         Ok(found)
     }
 
+    async fn memberships(
+        &self,
+        user_id: &str,
+        project_ids: &[String],
+    ) -> StoreResult<Vec<Membership>> {
+        let items = self
+            .batch_get(
+                project_ids
+                    .iter()
+                    .map(|pid| member_key(pid, user_id))
+                    .collect(),
+            )
+            .await?;
+        items.iter().map(member_from).collect()
+    }
+
     async fn save(&self, transition: Transition<'_>) -> StoreResult<()> {
         let items = self.transition_items(transition)?;
         let marker_put = transition.to.email_normalized != transition.from.email_normalized

@@ -264,6 +264,23 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn memberships(
+        &self,
+        user_id: &str,
+        project_ids: &[String],
+    ) -> StoreResult<Vec<Membership>> {
+        let state = self.lock();
+        Ok(project_ids
+            .iter()
+            .filter_map(|pid| {
+                state
+                    .members
+                    .get(&(pid.clone(), user_id.to_owned()))
+                    .cloned()
+            })
+            .collect())
+    }
+
     async fn save(&self, transition: Transition<'_>) -> StoreResult<()> {
         let mut state = self.lock();
         state.check_current(transition.from)?;

@@ -12,6 +12,7 @@
 //! | 5 | an invitation (and the caller's membership) | `PROJECT#<pid>`/`INVITATION#<id>`: the project is part of the key, so an id from another project reaches nothing | BatchGet / Get, consistent |
 //! | 6 | list a project's invitations in time order, by status | `PK = PROJECT#<pid>`, `begins_with(SK, INVITATION#)`, status filter | Query |
 //! | 7 | pending invitations for an email (sign-up) | markers under `PK = INVITEE#<email>` | Query, consistent (no GSI) |
+//! | 7b | those invitations and the user's memberships of their projects | invitation and member keys | BatchGet, consistent |
 //! | 8 | any transition | invitation Put conditioned on `version` (and `status = Pending`), marker kept in step | TransactWrite |
 //! | 9 | accept | invitation → Accepted, marker deleted, membership put unless a higher rank is there | TransactWrite |
 
@@ -148,6 +149,13 @@ pub trait Store: Send + Sync {
 
     /// Invitations by key, read consistently; missing ones are left out.
     async fn invitations_by_key(&self, keys: &[(String, Uuid)]) -> StoreResult<Vec<Invitation>>;
+
+    /// `user_id`'s memberships of the given projects, read consistently; absent ones left out.
+    async fn memberships(
+        &self,
+        user_id: &str,
+        project_ids: &[String],
+    ) -> StoreResult<Vec<Membership>>;
 
     /// Writes a transition over exactly the version that was read, keeping the marker in step.
     async fn save(&self, transition: Transition<'_>) -> StoreResult<()>;
