@@ -15,6 +15,10 @@ if ! command -v java >/dev/null 2>&1; then
   echo "install-deps: installing Java 17 for DynamoDB Local"
   apt_install openjdk-17-jre-headless
 fi
+# curl and jq: the emulator script and the README walkthrough test use them.
+for tool in curl jq; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "install-deps: installing $tool"; apt_install "$tool"; }
+done
 if ! command -v npm >/dev/null 2>&1; then
   echo "install-deps: installing Node.js and npm"
   apt_install nodejs npm

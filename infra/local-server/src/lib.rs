@@ -2,6 +2,10 @@
 //! The local server and the tests both go through here, so they call the Lambdas' handlers
 //! exactly as API Gateway would.
 
+pub mod identity;
+pub mod outbox;
+pub mod server;
+
 use futures::future::BoxFuture;
 use invitations::Invitations;
 use lambda_http::{Body, Request, Response};

@@ -1,0 +1,133 @@
+//! `make run`: the whole API on http://127.0.0.1:3000 with no AWS, no Docker and no Java.
+//!
+//! Environment: `PORT` (3000), `OUTBOX` (./outbox). To use emulators instead of memory:
+//! `LOCAL_STORE=dynamodb` (with `AWS_ENDPOINT_URL_DYNAMODB`, `TABLE_NAME`), `LOCAL_QUEUE=sqs`
+//! (with `AWS_ENDPOINT_URL_SQS`, `EMAIL_QUEUE_URL`), `LOCAL_MAILER=ses` (with
+//! `AWS_ENDPOINT_URL_SESV2`, `SENDER_EMAIL`). The service's own settings are read as in AWS.
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use invitations::aws::{dynamodb_client, sdk_config, ses_client, sqs_client, Timeouts};
+use invitations::mail::ses::SesMailer;
+use invitations::mail::{EmailTemplates, Mailer};
+use invitations::queue::{MemoryQueue, Queue, SqsQueue};
+use invitations::store::dynamodb::DynamoStore;
+use invitations::store::memory::MemoryStore;
+use invitations::store::Store;
+use invitations::{Invitations, Settings, SystemClock};
+use local_server::identity::LocalIdentity;
+use local_server::outbox::OutboxMailer;
+use local_server::server::{Inbox, LocalApi};
+use post_confirmation::{Trigger, ACCEPT_DEADLINE};
+use send_invitation_email::Sender;
+use std::sync::Arc;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn setting(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let port: u16 = setting("PORT", "3000").parse()?;
+    if std::env::var("PROJECT_INVITATION_URL").is_err() && std::env::var("API_BASE_URL").is_err() {
+        std::env::set_var("API_BASE_URL", format!("http://127.0.0.1:{port}"));
+    }
+    let settings = Settings::from_env()?;
+    let aws = sdk_config(Timeouts::API);
+
+    let store: Arc<dyn Store> = match setting("LOCAL_STORE", "memory").as_str() {
+        "dynamodb" => {
+            let store = DynamoStore::new(
+                dynamodb_client(&aws),
+                setting("TABLE_NAME", "invitations-local"),
+            );
+            if store.create_table().await.is_ok() {
+                tracing::info!("created the DynamoDB table");
+            }
+            Arc::new(store)
+        }
+        _ => Arc::new(MemoryStore::new()),
+    };
+    let (email_queue, emails): (Arc<dyn Queue>, Inbox) =
+        match setting("LOCAL_QUEUE", "memory").as_str() {
+            "sqs" => {
+                let url = invitations::aws::required_env("EMAIL_QUEUE_URL")?;
+                (
+                    Arc::new(SqsQueue::new(sqs_client(&aws), url.clone())),
+                    Inbox::Sqs {
+                        client: sqs_client(&aws),
+                        url,
+                    },
+                )
+            }
+            _ => {
+                let queue = Arc::new(MemoryQueue::new());
+                (queue.clone(), Inbox::Memory(queue))
+            }
+        };
+    let outbox = std::path::PathBuf::from(setting("OUTBOX", "outbox"));
+    let sender_email = setting("SENDER_EMAIL", "invitations@localhost.localdomain");
+    let mailer: Box<dyn Mailer> = match setting("LOCAL_MAILER", "outbox").as_str() {
+        "ses" => Box::new(SesMailer::new(ses_client(&aws), sender_email, None)),
+        _ => Box::new(OutboxMailer {
+            folder: outbox.clone(),
+            from: sender_email,
+        }),
+    };
+
+    let app =
+        Invitations::new(store, Arc::new(SystemClock), settings).with_email_queue(email_queue);
+    let reconcile_queue = Arc::new(MemoryQueue::new());
+    let local = Arc::new(LocalApi {
+        app: app.clone(),
+        routes: local_server::routes(),
+        identity: LocalIdentity::default(),
+        trigger: Trigger {
+            app: app.clone(),
+            reconcile_queue: reconcile_queue.clone(),
+            deadline: ACCEPT_DEADLINE,
+        },
+        sender: Sender {
+            app,
+            mailer,
+            templates: EmailTemplates::from_env(),
+        },
+        emails,
+        reconciles: Inbox::Memory(reconcile_queue),
+        wake: tokio::sync::Notify::new(),
+    });
+    tokio::spawn(local.clone().deliver_forever());
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    tracing::info!(
+        "serving the API at http://127.0.0.1:{port} (emails go to {})",
+        outbox.display()
+    );
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let local = local.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let local = local.clone();
+                async move { Ok::<_, std::convert::Infallible>(local.serve(request).await) }
+            });
+            if let Err(err) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %err, "connection closed");
+            }
+        });
+    }
+}
