@@ -97,14 +97,14 @@ fn from_lambda(response: lambda_http::Response<lambda_http::Body>) -> Response<F
     Response::from_parts(parts, Full::new(Bytes::copy_from_slice(body.as_ref())))
 }
 
-fn email_of(body: &str) -> Result<String, Response<Full<Bytes>>> {
+fn email_of(body: &str) -> Result<String, AppError> {
     let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
     value["email"].as_str().map(str::to_owned).ok_or_else(|| {
-        from_lambda(error_response(&AppError::invalid(
+        AppError::invalid(
             "missing_field",
             Some("email"),
             "The field 'email' is required.",
-        )))
+        )
     })
 }
 
@@ -176,7 +176,7 @@ impl LocalApi {
     async fn sign_up(&self, body: &str) -> Response<Full<Bytes>> {
         let email = match email_of(body) {
             Ok(email) => email,
-            Err(response) => return response,
+            Err(err) => return from_lambda(error_response(&err)),
         };
         let claims = match self.identity.sign_up(&email) {
             Ok(claims) => claims,
@@ -211,7 +211,7 @@ impl LocalApi {
     fn login(&self, body: &str) -> Response<Full<Bytes>> {
         let email = match email_of(body) {
             Ok(email) => email,
-            Err(response) => return response,
+            Err(err) => return from_lambda(error_response(&err)),
         };
         match self.identity.find(&email) {
             Some(claims) => {
