@@ -2,13 +2,17 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PORT ?= 3000
+# The architecture `make build` builds for (the stack's default, for deployment, is arm64).
+ARCH ?= x86_64
+export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help deps test lint test-only run build bench
 
 help:
 	@echo "make run    serve the whole API on http://127.0.0.1:$(PORT) (no AWS, no Docker)"
 	@echo "make test   install what the tests need, lint, and run every test against local AWS emulators"
-	@echo "make build  sam build (needs cargo-lambda and the SAM CLI)"
+	@echo "make bench  cold start, memory, size and AWS calls of the Lambdas (release builds; slow)"
+	@echo "make build  sam build for ARCH=$(ARCH) (cargo-lambda and the SAM CLI come with make deps)"
 
 deps:
 	@bash infra/install-deps.sh
@@ -17,6 +21,7 @@ lint: deps
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	.venv/bin/cfn-lint template.yaml
+	.venv/bin/sam validate --lint --region us-east-1 --template template.yaml
 
 test-only: deps
 	infra/with-emulators.sh cargo test --workspace
@@ -26,5 +31,8 @@ test: lint test-only
 run:
 	PORT=$(PORT) cargo run -p local-server
 
-build:
-	sam build
+bench: deps
+	infra/bench/run.sh
+
+build: deps
+	PATH="$(CURDIR)/.venv/bin:$$PATH" sam build --parameter-overrides Architecture=$(ARCH)

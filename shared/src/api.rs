@@ -152,9 +152,25 @@ pub struct CreateInvitationBody {
     pub role: String,
 }
 
+/// An invitation id as clients send it: the spec's examples quote it (`"6"`); a bare number is
+/// taken too (and, naming nothing here, is simply not found).
+fn id_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Id::deserialize(deserializer)? {
+        Id::Text(text) => text,
+        Id::Number(number) => number.to_string(),
+    })
+}
+
 /// `PUT /projects/{pk}/invitations`
 #[derive(Debug, Clone, Deserialize)]
 pub struct UpdateInvitationBody {
+    #[serde(deserialize_with = "id_string")]
     pub invitation_id: String,
     pub email: Option<String>,
     pub role: Option<String>,
@@ -163,5 +179,6 @@ pub struct UpdateInvitationBody {
 /// `POST /projects/{pk}/resend-invitation` and `…/revoke-invitation`
 #[derive(Debug, Clone, Deserialize)]
 pub struct InvitationIdBody {
+    #[serde(deserialize_with = "id_string")]
     pub invitation_id: String,
 }

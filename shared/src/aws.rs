@@ -33,7 +33,8 @@ impl Timeouts {
 
 /// Builds the config. `AWS_ENDPOINT_URL` (and, per client, `AWS_ENDPOINT_URL_<SERVICE>` through
 /// [`endpoint_for`]) point the clients at local emulators.
-pub fn sdk_config(timeouts: Timeouts) -> SdkConfig {
+#[cfg(not(feature = "naive"))]
+pub async fn sdk_config(timeouts: Timeouts) -> SdkConfig {
     let region = std::env::var("AWS_REGION")
         .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
         .unwrap_or_else(|_| "us-east-1".to_owned());
@@ -55,6 +56,12 @@ pub fn sdk_config(timeouts: Timeouts) -> SdkConfig {
         builder = builder.endpoint_url(url);
     }
     builder.build()
+}
+
+/// The benchmark's reference: what most Lambdas do, `load_defaults` with default features.
+#[cfg(feature = "naive")]
+pub async fn sdk_config(_timeouts: Timeouts) -> SdkConfig {
+    aws_config::load_defaults(BehaviorVersion::latest()).await
 }
 
 /// The endpoint override for one service (`DYNAMODB`, `SQS`, `SESV2`), if any.

@@ -387,6 +387,15 @@ async fn another_projects_invitation_is_not_found_everywhere() {
         )
         .await;
     assert_eq!(missing.status, 404);
+    let numeric = api
+        .call(
+            "POST",
+            &format!("/api/v1/projects/{pid}/revoke-invitation"),
+            Some(json!({"invitation_id": 6})),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(numeric.status, 404);
     let still = api
         .call(
             "GET",

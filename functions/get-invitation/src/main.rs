@@ -4,7 +4,7 @@ use invitations::aws::{init_tracing, sdk_config, service_from_env, Timeouts};
 async fn main() -> Result<(), lambda_http::Error> {
     init_tracing();
     // Clients are built once here and borrowed by every invocation.
-    let config = sdk_config(Timeouts::API);
+    let config = sdk_config(Timeouts::API).await;
     let app = service_from_env(&config)?;
     invitations::http::run(|request| get_invitation::handle(&app, request)).await
 }

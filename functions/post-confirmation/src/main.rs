@@ -10,7 +10,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     // Short timeouts: Cognito gives the whole trigger 5 s.
-    let config = sdk_config(Timeouts::TRIGGER);
+    let config = sdk_config(Timeouts::TRIGGER).await;
     let reconcile_queue = SqsQueue::new(sqs_client(&config), required_env("RECONCILE_QUEUE_URL")?);
     let trigger = Trigger {
         app: service_from_env(&config)?,

@@ -9,7 +9,7 @@ use send_invitation_email::{handle, Sender};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
-    let config = sdk_config(Timeouts::API);
+    let config = sdk_config(Timeouts::API).await;
     let mailer = SesMailer::new(
         ses_client(&config),
         required_env("SENDER_EMAIL")?,

@@ -6,7 +6,7 @@ use invitations::aws::{
 async fn main() -> Result<(), lambda_http::Error> {
     init_tracing();
     // Clients are built once here and borrowed by every invocation.
-    let config = sdk_config(Timeouts::API);
+    let config = sdk_config(Timeouts::API).await;
     let app = service_from_env(&config)?.with_email_queue(email_queue_from_env(&config)?);
     invitations::http::run(|request| update_invitation::handle(&app, request)).await
 }

@@ -44,7 +44,7 @@ async fn main() -> Result<(), BoxError> {
         std::env::set_var("API_BASE_URL", format!("http://127.0.0.1:{port}"));
     }
     let settings = Settings::from_env()?;
-    let aws = sdk_config(Timeouts::API);
+    let aws = sdk_config(Timeouts::API).await;
 
     let store: Arc<dyn Store> = match setting("LOCAL_STORE", "memory").as_str() {
         "dynamodb" => {
