@@ -7,11 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-time::serde::format_description!(
-    rfc3339_seconds,
-    OffsetDateTime,
-    "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-);
+time::serde::format_description!(rfc3339_seconds, OffsetDateTime, "[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
 /// RFC 3339 UTC timestamps, second precision, `Z` suffix.
 mod timestamp {
@@ -79,10 +75,7 @@ impl InvitationView {
 /// The invitation's own link: the configured URL naming the invitation.
 pub fn invitation_link(base: &str, invitation: &Invitation) -> String {
     let separator = if base.contains('?') { '&' } else { '?' };
-    format!(
-        "{base}{separator}invitation_id={}&project_id={}",
-        invitation.id, invitation.project_id
-    )
+    format!("{base}{separator}invitation_id={}&project_id={}", invitation.id, invitation.project_id)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -121,12 +114,7 @@ pub struct MemberView {
 
 impl From<&Membership> for MemberView {
     fn from(m: &Membership) -> Self {
-        Self {
-            user_id: m.user_id.clone(),
-            email: m.email.clone(),
-            role: m.role,
-            joined_at: m.joined_at,
-        }
+        Self { user_id: m.user_id.clone(), email: m.email.clone(), role: m.role, joined_at: m.joined_at }
     }
 }
 

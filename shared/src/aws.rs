@@ -24,19 +24,11 @@ const AWS_ROOTS: &[u8] = include_bytes!("../certs/aws-roots.pem");
 /// `AWS_CA_BUNDLE`, when set, replaces them (for a proxy or an emulator with its own CA).
 #[cfg(not(feature = "naive"))]
 fn https_client() -> aws_types::sdk_config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{
-        rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
-    };
-    let roots = std::env::var("AWS_CA_BUNDLE")
-        .ok()
-        .and_then(|path| std::fs::read(path).ok());
-    let trust_store = TrustStore::empty()
-        .with_native_roots(false)
-        .with_pem_certificate(roots.unwrap_or_else(|| AWS_ROOTS.to_vec()));
-    let context = TlsContext::builder()
-        .with_trust_store(trust_store)
-        .build()
-        .expect("valid TLS settings");
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
+    let roots = std::env::var("AWS_CA_BUNDLE").ok().and_then(|path| std::fs::read(path).ok());
+    let trust_store =
+        TrustStore::empty().with_native_roots(false).with_pem_certificate(roots.unwrap_or_else(|| AWS_ROOTS.to_vec()));
+    let context = TlsContext::builder().with_trust_store(trust_store).build().expect("valid TLS settings");
     aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
         .tls_context(context)
@@ -76,9 +68,7 @@ pub async fn sdk_config(timeouts: Timeouts) -> SdkConfig {
     let mut builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region))
-        .credentials_provider(SharedCredentialsProvider::new(
-            EnvironmentVariableCredentialsProvider::new(),
-        ))
+        .credentials_provider(SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()))
         .http_client(https_client())
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .timeout_config(
@@ -158,27 +148,15 @@ pub fn init_tracing() {
 #[cfg(feature = "dynamodb")]
 pub fn service_from_env(config: &SdkConfig) -> Result<crate::Invitations, String> {
     use std::sync::Arc;
-    let store = crate::store::dynamodb::DynamoStore::new(
-        dynamodb_client(config),
-        required_env("TABLE_NAME")?,
-    );
+    let store = crate::store::dynamodb::DynamoStore::new(dynamodb_client(config), required_env("TABLE_NAME")?);
     let settings = crate::Settings::from_env()?;
-    Ok(crate::Invitations::new(
-        Arc::new(store),
-        Arc::new(crate::SystemClock),
-        settings,
-    ))
+    Ok(crate::Invitations::new(Arc::new(store), Arc::new(crate::SystemClock), settings))
 }
 
 /// The email queue from `EMAIL_QUEUE_URL`.
 #[cfg(feature = "sqs")]
-pub fn email_queue_from_env(
-    config: &SdkConfig,
-) -> Result<std::sync::Arc<dyn crate::queue::Queue>, String> {
-    Ok(std::sync::Arc::new(crate::queue::SqsQueue::new(
-        sqs_client(config),
-        required_env("EMAIL_QUEUE_URL")?,
-    )))
+pub fn email_queue_from_env(config: &SdkConfig) -> Result<std::sync::Arc<dyn crate::queue::Queue>, String> {
+    Ok(std::sync::Arc::new(crate::queue::SqsQueue::new(sqs_client(config), required_env("EMAIL_QUEUE_URL")?)))
 }
 
 #[cfg(all(test, feature = "dynamodb", not(feature = "naive")))]

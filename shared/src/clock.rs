@@ -10,8 +10,7 @@ pub trait Clock: Send + Sync {
 
 pub fn truncate_to_millis(t: OffsetDateTime) -> OffsetDateTime {
     let nanos = t.nanosecond();
-    t.replace_nanosecond(nanos - nanos % 1_000_000)
-        .expect("valid nanosecond")
+    t.replace_nanosecond(nanos - nanos % 1_000_000).expect("valid nanosecond")
 }
 
 #[derive(Debug, Default, Clone, Copy)]

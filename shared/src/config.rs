@@ -33,28 +33,22 @@ impl Settings {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
         let defaults = Settings::default();
         let duration = |name: &str, default: Duration| match get(name) {
-            Some(raw) => parse_duration(&raw)
-                .ok_or_else(|| format!("{name}: {raw:?} is not a duration like 14d, 36h, 60s")),
+            Some(raw) => {
+                parse_duration(&raw).ok_or_else(|| format!("{name}: {raw:?} is not a duration like 14d, 36h, 60s"))
+            }
             None => Ok(default),
         };
         let invitation_url = get("PROJECT_INVITATION_URL")
             .filter(|url| !url.is_empty())
-            .or_else(|| {
-                get("API_BASE_URL")
-                    .map(|base| format!("{}/api/v1/profiles", base.trim_end_matches('/')))
-            })
+            .or_else(|| get("API_BASE_URL").map(|base| format!("{}/api/v1/profiles", base.trim_end_matches('/'))))
             .unwrap_or(defaults.invitation_url);
-        let allowed_domains = DomainAllowList::parse(
-            &get("PROJECT_INVITATION_EMAIL_DOMAIN_WHITELIST").unwrap_or_default(),
-        )
-        .map_err(|e| format!("PROJECT_INVITATION_EMAIL_DOMAIN_WHITELIST: {e}"))?;
+        let allowed_domains =
+            DomainAllowList::parse(&get("PROJECT_INVITATION_EMAIL_DOMAIN_WHITELIST").unwrap_or_default())
+                .map_err(|e| format!("PROJECT_INVITATION_EMAIL_DOMAIN_WHITELIST: {e}"))?;
         Ok(Settings {
             policy: Policy {
                 ttl: duration("INVITATION_TTL", defaults.policy.ttl)?,
-                resend_cooldown: duration(
-                    "INVITATION_RESEND_COOLDOWN",
-                    defaults.policy.resend_cooldown,
-                )?,
+                resend_cooldown: duration("INVITATION_RESEND_COOLDOWN", defaults.policy.resend_cooldown)?,
                 send_lease: duration("INVITATION_SEND_LEASE", defaults.policy.send_lease)?,
             },
             invitation_url,
@@ -88,22 +82,14 @@ mod tests {
         let env = HashMap::from([
             ("INVITATION_TTL", "3d"),
             ("API_BASE_URL", "https://api.example.com/"),
-            (
-                "PROJECT_INVITATION_EMAIL_DOMAIN_WHITELIST",
-                "example.com,*.example.org",
-            ),
+            ("PROJECT_INVITATION_EMAIL_DOMAIN_WHITELIST", "example.com,*.example.org"),
         ]);
         let settings = Settings::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
         assert_eq!(settings.policy.ttl, Duration::days(3));
         assert_eq!(settings.policy.resend_cooldown, Duration::seconds(60));
-        assert_eq!(
-            settings.invitation_url,
-            "https://api.example.com/api/v1/profiles"
-        );
+        assert_eq!(settings.invitation_url, "https://api.example.com/api/v1/profiles");
         assert!(settings.allowed_domains.permits("a.example.org"));
-        assert!(
-            Settings::from_lookup(|k| (k == "INVITATION_TTL").then(|| "soon".to_string())).is_err()
-        );
+        assert!(Settings::from_lookup(|k| (k == "INVITATION_TTL").then(|| "soon".to_string())).is_err());
         assert_eq!(parse_duration("90"), Some(Duration::seconds(90)));
         assert_eq!(parse_duration("14d"), Some(Duration::days(14)));
         assert_eq!(parse_duration("5w"), None);

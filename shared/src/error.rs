@@ -8,11 +8,7 @@ use crate::store::StoreError;
 pub enum AppError {
     /// 400: the request is malformed or a value is invalid.
     #[error("{message}")]
-    Invalid {
-        code: &'static str,
-        field: Option<String>,
-        message: String,
-    },
+    Invalid { code: &'static str, field: Option<String>, message: String },
     /// 401: no usable identity.
     #[error("authentication required")]
     Unauthenticated,
@@ -27,11 +23,7 @@ pub enum AppError {
     Conflict { code: &'static str, message: String },
     /// 429: try again after `retry_after_secs`.
     #[error("{message}")]
-    TooManyRequests {
-        code: &'static str,
-        retry_after_secs: u64,
-        message: String,
-    },
+    TooManyRequests { code: &'static str, retry_after_secs: u64, message: String },
     /// 503: a dependency failed; the detail is for the logs.
     #[error("dependency unavailable: {0}")]
     Unavailable(String),
@@ -42,25 +34,15 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(code: &'static str, field: Option<&str>, message: impl Into<String>) -> Self {
-        AppError::Invalid {
-            code,
-            field: field.map(str::to_owned),
-            message: message.into(),
-        }
+        AppError::Invalid { code, field: field.map(str::to_owned), message: message.into() }
     }
 
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        AppError::Forbidden {
-            code,
-            message: message.into(),
-        }
+        AppError::Forbidden { code, message: message.into() }
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        AppError::Conflict {
-            code,
-            message: message.into(),
-        }
+        AppError::Conflict { code, message: message.into() }
     }
 
     pub fn code(&self) -> &'static str {
@@ -101,13 +83,10 @@ impl From<StoreError> for AppError {
                 "duplicate_invitation",
                 "A pending invitation for this email already exists in this project.",
             ),
-            StoreError::AlreadyExists => {
-                AppError::conflict("already_exists", "The item already exists.")
+            StoreError::AlreadyExists => AppError::conflict("already_exists", "The item already exists."),
+            StoreError::Conflict => {
+                AppError::conflict("concurrent_modification", "The invitation changed while this request ran; retry.")
             }
-            StoreError::Conflict => AppError::conflict(
-                "concurrent_modification",
-                "The invitation changed while this request ran; retry.",
-            ),
             StoreError::InvalidCursor => invalid_cursor(),
             StoreError::Corrupt(detail) => AppError::Internal(detail),
             StoreError::Unavailable(detail) => AppError::Unavailable(detail),
@@ -119,15 +98,11 @@ impl From<TransitionError> for AppError {
     fn from(err: TransitionError) -> Self {
         let message = err.to_string();
         match err {
-            TransitionError::NotPending { .. } => {
-                AppError::conflict("invitation_not_pending", message)
-            }
+            TransitionError::NotPending { .. } => AppError::conflict("invitation_not_pending", message),
             TransitionError::Expired => AppError::conflict("invitation_expired", message),
-            TransitionError::Cooldown { retry_after_secs } => AppError::TooManyRequests {
-                code: "resend_cooldown",
-                retry_after_secs,
-                message,
-            },
+            TransitionError::Cooldown { retry_after_secs } => {
+                AppError::TooManyRequests { code: "resend_cooldown", retry_after_secs, message }
+            }
             TransitionError::Undeliverable(_) => AppError::conflict("email_undeliverable", message),
             TransitionError::SendNotClaimable => AppError::conflict("send_not_claimable", message),
         }
@@ -135,24 +110,13 @@ impl From<TransitionError> for AppError {
 }
 
 pub fn forbidden_to_manage() -> AppError {
-    AppError::forbidden(
-        "forbidden",
-        "Only the project's managers and owners can do this.",
-    )
+    AppError::forbidden("forbidden", "Only the project's managers and owners can do this.")
 }
 
 pub fn domain_not_allowed() -> AppError {
-    AppError::invalid(
-        "email_domain_not_allowed",
-        Some("email"),
-        "Invitations to this email domain are not allowed.",
-    )
+    AppError::invalid("email_domain_not_allowed", Some("email"), "Invitations to this email domain are not allowed.")
 }
 
 pub fn invalid_cursor() -> AppError {
-    AppError::invalid(
-        "invalid_cursor",
-        Some("cursor"),
-        "The cursor is invalid; start again without it.",
-    )
+    AppError::invalid("invalid_cursor", Some("cursor"), "The cursor is invalid; start again without it.")
 }

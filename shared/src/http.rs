@@ -14,18 +14,13 @@ use serde::Serialize;
 /// The caller, from the claims API Gateway's JWT authorizer verified.
 pub fn caller(request: &Request) -> Result<Caller, AppError> {
     let claims = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context
-            .authorizer
-            .as_ref()
-            .and_then(|a| a.jwt.as_ref())
-            .map(|jwt| &jwt.claims),
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            context.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|jwt| &jwt.claims)
+        }
         _ => None,
     };
     let claims = claims.ok_or(AppError::Unauthenticated)?;
-    let user_id = claims
-        .get("sub")
-        .filter(|sub| !sub.is_empty())
-        .ok_or(AppError::Unauthenticated)?;
+    let user_id = claims.get("sub").filter(|sub| !sub.is_empty()).ok_or(AppError::Unauthenticated)?;
     Ok(Caller {
         user_id: user_id.clone(),
         email: claims.get("email").cloned(),
@@ -37,33 +32,20 @@ pub fn caller(request: &Request) -> Result<Caller, AppError> {
 pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
     let bytes: &[u8] = request.body().as_ref();
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::invalid(
-            "invalid_json",
-            None,
-            "A JSON body is required.",
-        ));
+        return Err(AppError::invalid("invalid_json", None, "A JSON body is required."));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = inner.to_string();
-        if let Some(field) = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-        {
-            return AppError::invalid(
-                "missing_field",
-                Some(field),
-                format!("The field '{field}' is required."),
-            );
+        if let Some(field) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+            return AppError::invalid("missing_field", Some(field), format!("The field '{field}' is required."));
         }
         match inner.classify() {
-            serde_json::error::Category::Data if path != "." => AppError::invalid(
-                "invalid_field",
-                Some(&path),
-                format!("The field '{path}' has the wrong type."),
-            ),
+            serde_json::error::Category::Data if path != "." => {
+                AppError::invalid("invalid_field", Some(&path), format!("The field '{path}' has the wrong type."))
+            }
             serde_json::error::Category::Data => {
                 AppError::invalid("invalid_json", None, "The body must be a JSON object.")
             }
@@ -74,27 +56,18 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> 
 
 /// A path parameter; a route without it cannot name anything, so it is not found.
 pub fn path_param(request: &Request, name: &str) -> Result<String, AppError> {
-    request
-        .path_parameters()
-        .first(name)
-        .map(str::to_owned)
-        .ok_or(AppError::NotFound)
+    request.path_parameters().first(name).map(str::to_owned).ok_or(AppError::NotFound)
 }
 
 pub fn query_param(request: &Request, name: &str) -> Option<String> {
-    request
-        .query_string_parameters()
-        .first(name)
-        .map(str::to_owned)
+    request.query_string_parameters().first(name).map(str::to_owned)
 }
 
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     Response::builder()
         .status(status)
         .header(CONTENT_TYPE, "application/json")
-        .body(Body::Text(
-            serde_json::to_string(value).expect("response serializes"),
-        ))
+        .body(Body::Text(serde_json::to_string(value).expect("response serializes")))
         .expect("valid response")
 }
 
@@ -118,15 +91,9 @@ pub fn list<T: Serialize>(request: &Request, items: &[T], next: Option<&Cursor>)
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         query.push(("cursor".into(), cursor.encode()));
-        let query = query
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("&");
+        let query = query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
         let link = format!("<{}?{query}>; rel=\"next\"", request.uri().path());
-        response
-            .headers_mut()
-            .insert(LINK, link.parse().expect("valid header"));
+        response.headers_mut().insert(LINK, link.parse().expect("valid header"));
     }
     response
 }
@@ -158,22 +125,9 @@ pub fn error_response(err: &AppError) -> Response<Body> {
         AppError::Invalid { field, .. } => field.as_deref(),
         _ => None,
     };
-    let mut response = json(
-        status,
-        &ErrorBody {
-            code: err.code(),
-            message: err.public_message(),
-            field,
-        },
-    );
-    if let AppError::TooManyRequests {
-        retry_after_secs, ..
-    } = err
-    {
-        response.headers_mut().insert(
-            RETRY_AFTER,
-            retry_after_secs.to_string().parse().expect("valid header"),
-        );
+    let mut response = json(status, &ErrorBody { code: err.code(), message: err.public_message(), field });
+    if let AppError::TooManyRequests { retry_after_secs, .. } = err {
+        response.headers_mut().insert(RETRY_AFTER, retry_after_secs.to_string().parse().expect("valid header"));
     }
     response
 }

@@ -27,9 +27,7 @@ impl InvitationStatus {
     }
     pub fn from_code(code: u8) -> Option<Self> {
         use InvitationStatus::*;
-        [Pending, Accepted, Revoked, Declined, Expired]
-            .into_iter()
-            .find(|s| s.code() == code)
+        [Pending, Accepted, Revoked, Declined, Expired].into_iter().find(|s| s.code() == code)
     }
 }
 
@@ -65,11 +63,7 @@ impl DeliveryStatus {
     }
     pub fn parse(s: &str) -> Option<Self> {
         use DeliveryStatus::*;
-        [
-            NotQueued, Queued, Sending, Sent, Delivered, Bounced, Complained, Failed,
-        ]
-        .into_iter()
-        .find(|d| d.as_str() == s)
+        [NotQueued, Queued, Sending, Sent, Delivered, Bounced, Complained, Failed].into_iter().find(|d| d.as_str() == s)
     }
     /// Mail to this address will not arrive until the address is changed.
     pub fn blocks_resend(self) -> bool {
@@ -143,11 +137,7 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Self {
-            ttl: Duration::days(14),
-            resend_cooldown: Duration::seconds(60),
-            send_lease: Duration::minutes(5),
-        }
+        Self { ttl: Duration::days(14), resend_cooldown: Duration::seconds(60), send_lease: Duration::minutes(5) }
     }
 }
 
@@ -222,19 +212,14 @@ impl Invitation {
     }
 
     fn next(&self) -> Invitation {
-        Invitation {
-            version: self.version + 1,
-            ..self.clone()
-        }
+        Invitation { version: self.version + 1, ..self.clone() }
     }
 
     fn require_pending(&self) -> Result<(), TransitionError> {
         if self.is_pending() {
             Ok(())
         } else {
-            Err(TransitionError::NotPending {
-                status: self.status,
-            })
+            Err(TransitionError::NotPending { status: self.status })
         }
     }
 
@@ -246,11 +231,7 @@ impl Invitation {
         Ok(())
     }
 
-    pub fn accept(
-        &self,
-        user_id: &str,
-        now: OffsetDateTime,
-    ) -> Result<Invitation, TransitionError> {
+    pub fn accept(&self, user_id: &str, now: OffsetDateTime) -> Result<Invitation, TransitionError> {
         self.require_live(now)?;
         let mut next = self.next();
         next.status = InvitationStatus::Accepted;
@@ -280,9 +261,7 @@ impl Invitation {
     pub fn supersede(&self, now: OffsetDateTime) -> Result<Invitation, TransitionError> {
         self.require_pending()?;
         if !self.is_expired(now) {
-            return Err(TransitionError::NotPending {
-                status: self.status,
-            });
+            return Err(TransitionError::NotPending { status: self.status });
         }
         let mut next = self.next();
         next.status = InvitationStatus::Expired;
@@ -291,11 +270,7 @@ impl Invitation {
 
     /// Resend: pending (expired or not), outside the cooldown, to an address that takes mail.
     /// Renews the expiry and starts a new send.
-    pub fn resend(
-        &self,
-        now: OffsetDateTime,
-        policy: &Policy,
-    ) -> Result<Invitation, TransitionError> {
+    pub fn resend(&self, now: OffsetDateTime, policy: &Policy) -> Result<Invitation, TransitionError> {
         self.require_pending()?;
         if self.delivery.status.blocks_resend() {
             return Err(TransitionError::Undeliverable(match self.delivery.status {
@@ -306,9 +281,7 @@ impl Invitation {
         let ready_at = self.send_requested_at + policy.resend_cooldown;
         if now < ready_at {
             let wait = (ready_at - now).whole_milliseconds();
-            return Err(TransitionError::Cooldown {
-                retry_after_secs: ((wait + 999) / 1000).max(1) as u64,
-            });
+            return Err(TransitionError::Cooldown { retry_after_secs: ((wait + 999) / 1000).max(1) as u64 });
         }
         let mut next = self.next();
         next.restart_send(now, policy);
@@ -328,13 +301,11 @@ impl Invitation {
         if let Some(role) = changes.role {
             next.role = role;
         }
-        let email_changed = changes.email.as_ref().is_some_and(|email| {
-            email.normalized() != self.email_normalized || email.as_typed() != self.email
-        });
-        let address_changed = changes
+        let email_changed = changes
             .email
             .as_ref()
-            .is_some_and(|e| e.normalized() != self.email_normalized);
+            .is_some_and(|email| email.normalized() != self.email_normalized || email.as_typed() != self.email);
+        let address_changed = changes.email.as_ref().is_some_and(|e| e.normalized() != self.email_normalized);
         if let Some(email) = changes.email.as_ref().filter(|_| email_changed) {
             next.email = email.as_typed().to_owned();
             next.email_normalized = email.normalized().to_owned();
@@ -343,10 +314,7 @@ impl Invitation {
             next.restart_send(now, policy);
             next.delivery.message_id = None;
         }
-        Ok(Updated {
-            invitation: next,
-            resend: address_changed,
-        })
+        Ok(Updated { invitation: next, resend: address_changed })
     }
 
     /// A new send: renewed expiry, a fresh send id (older queued messages become stale).
@@ -465,8 +433,7 @@ impl Invitation {
 /// A UUIDv7 from the given time, so ids sort by creation.
 pub fn new_id(now: OffsetDateTime) -> Uuid {
     let ms = crate::clock::to_millis(now).max(0) as u64;
-    let ts =
-        uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32);
+    let ts = uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32);
     Uuid::new_v7(ts)
 }
 
@@ -479,15 +446,7 @@ mod tests {
 
     fn invitation() -> Invitation {
         let email = Email::parse("Jane@Example.com").unwrap();
-        Invitation::new(
-            "p1",
-            &email,
-            Role::Editor,
-            "owner-sub",
-            None,
-            NOW,
-            &Policy::default(),
-        )
+        Invitation::new("p1", &email, Role::Editor, "owner-sub", None, NOW, &Policy::default())
     }
 
     #[test]
@@ -498,10 +457,7 @@ mod tests {
         assert_eq!(inv.expires_at, NOW + Duration::days(14));
         assert_eq!(inv.status_at(inv.expires_at), InvitationStatus::Expired);
         assert_eq!(inv.delivery.status, DeliveryStatus::Queued);
-        assert_eq!(
-            (inv.email.as_str(), inv.email_normalized.as_str()),
-            ("Jane@Example.com", "jane@example.com")
-        );
+        assert_eq!((inv.email.as_str(), inv.email_normalized.as_str()), ("Jane@Example.com", "jane@example.com"));
     }
 
     #[test]
@@ -511,17 +467,10 @@ mod tests {
         assert_eq!(accepted.accepted_by.as_deref(), Some("u1"));
         assert_eq!(accepted.accepted_at, Some(NOW));
         assert_eq!(accepted.version, 2);
-        assert_eq!(
-            accepted.accept("u1", NOW),
-            Err(TransitionError::NotPending {
-                status: InvitationStatus::Accepted
-            })
-        );
+        assert_eq!(accepted.accept("u1", NOW), Err(TransitionError::NotPending { status: InvitationStatus::Accepted }));
         assert_eq!(
             accepted.revoke(NOW).unwrap_err(),
-            TransitionError::NotPending {
-                status: InvitationStatus::Accepted
-            }
+            TransitionError::NotPending { status: InvitationStatus::Accepted }
         );
     }
 
@@ -530,20 +479,14 @@ mod tests {
         let inv = invitation();
         let later = inv.expires_at + Duration::seconds(1);
         assert_eq!(inv.accept("u1", later), Err(TransitionError::Expired));
-        assert_eq!(
-            inv.update(&InvitationChanges::default(), later, &Policy::default()),
-            Err(TransitionError::Expired)
-        );
+        assert_eq!(inv.update(&InvitationChanges::default(), later, &Policy::default()), Err(TransitionError::Expired));
         let renewed = inv.resend(later, &Policy::default()).unwrap();
         assert_eq!(renewed.status_at(later), InvitationStatus::Pending);
         assert_eq!(renewed.expires_at, later + Duration::days(14));
         assert_eq!(renewed.resent_at, Some(later));
         assert_ne!(renewed.send_id, inv.send_id);
         assert!(inv.revoke(later).is_ok());
-        assert_eq!(
-            inv.supersede(later).unwrap().status,
-            InvitationStatus::Expired
-        );
+        assert_eq!(inv.supersede(later).unwrap().status, InvitationStatus::Expired);
         assert!(inv.supersede(NOW).is_err());
     }
 
@@ -553,43 +496,27 @@ mod tests {
         let policy = Policy::default();
         assert_eq!(
             inv.resend(NOW + Duration::seconds(15), &policy),
-            Err(TransitionError::Cooldown {
-                retry_after_secs: 45
-            })
+            Err(TransitionError::Cooldown { retry_after_secs: 45 })
         );
         let resent = inv.resend(NOW + Duration::seconds(60), &policy).unwrap();
         assert_eq!(resent.delivery.status, DeliveryStatus::Queued);
         let mut bounced = resent.clone();
         bounced.delivery.status = DeliveryStatus::Bounced;
-        assert!(matches!(
-            bounced.resend(NOW + Duration::hours(1), &policy),
-            Err(TransitionError::Undeliverable(_))
-        ));
+        assert!(matches!(bounced.resend(NOW + Duration::hours(1), &policy), Err(TransitionError::Undeliverable(_))));
     }
 
     #[test]
     fn updating_the_address_restarts_the_send_and_a_role_change_does_not() {
         let inv = invitation();
         let policy = Policy::default();
-        let role_only = inv
-            .update(
-                &InvitationChanges {
-                    role: Some(Role::ReadOnly),
-                    email: None,
-                },
-                NOW,
-                &policy,
-            )
-            .unwrap();
+        let role_only =
+            inv.update(&InvitationChanges { role: Some(Role::ReadOnly), email: None }, NOW, &policy).unwrap();
         assert!(!role_only.resend);
         assert_eq!(role_only.invitation.role, Role::ReadOnly);
         assert_eq!(role_only.invitation.send_id, inv.send_id);
         let recased = inv
             .update(
-                &InvitationChanges {
-                    email: Some(Email::parse("JANE@example.com").unwrap()),
-                    role: None,
-                },
+                &InvitationChanges { email: Some(Email::parse("JANE@example.com").unwrap()), role: None },
                 NOW,
                 &policy,
             )
@@ -597,10 +524,7 @@ mod tests {
         assert!(!recased.resend, "same normalized address: no new email");
         let moved = inv
             .update(
-                &InvitationChanges {
-                    email: Some(Email::parse("john@example.com").unwrap()),
-                    role: None,
-                },
+                &InvitationChanges { email: Some(Email::parse("john@example.com").unwrap()), role: None },
                 NOW,
                 &policy,
             )
@@ -616,30 +540,12 @@ mod tests {
         let inv = invitation();
         let policy = Policy::default();
         let claimed = inv.claim_send(inv.send_id, NOW, &policy).unwrap();
-        assert_eq!(
-            claimed.claim_send(inv.send_id, NOW, &policy),
-            Err(TransitionError::SendNotClaimable)
-        );
-        assert!(claimed
-            .claim_send(
-                inv.send_id,
-                NOW + policy.send_lease + Duration::seconds(1),
-                &policy
-            )
-            .is_ok());
-        assert_eq!(
-            inv.claim_send(Uuid::new_v4(), NOW, &policy),
-            Err(TransitionError::SendNotClaimable)
-        );
+        assert_eq!(claimed.claim_send(inv.send_id, NOW, &policy), Err(TransitionError::SendNotClaimable));
+        assert!(claimed.claim_send(inv.send_id, NOW + policy.send_lease + Duration::seconds(1), &policy).is_ok());
+        assert_eq!(inv.claim_send(Uuid::new_v4(), NOW, &policy), Err(TransitionError::SendNotClaimable));
         let sent = claimed.record_sent("m-1", NOW);
-        assert_eq!(
-            (sent.send_count, sent.delivery.status),
-            (1, DeliveryStatus::Sent)
-        );
-        assert_eq!(
-            sent.claim_send(inv.send_id, NOW, &policy),
-            Err(TransitionError::SendNotClaimable)
-        );
+        assert_eq!((sent.send_count, sent.delivery.status), (1, DeliveryStatus::Sent));
+        assert_eq!(sent.claim_send(inv.send_id, NOW, &policy), Err(TransitionError::SendNotClaimable));
         let revoked = inv.revoke(NOW).unwrap();
         assert!(!revoked.wants_send(inv.send_id, NOW));
     }
@@ -647,36 +553,19 @@ mod tests {
     #[test]
     fn delivery_events_apply_to_the_current_email_only() {
         let sent = invitation().record_sent("m-1", NOW);
-        assert!(sent
-            .record_event("m-0", DeliveryStatus::Bounced, None, NOW)
-            .is_none());
-        let delivered = sent
-            .record_event("m-1", DeliveryStatus::Delivered, None, NOW)
-            .unwrap();
+        assert!(sent.record_event("m-0", DeliveryStatus::Bounced, None, NOW).is_none());
+        let delivered = sent.record_event("m-1", DeliveryStatus::Delivered, None, NOW).unwrap();
         assert_eq!(delivered.delivery.status, DeliveryStatus::Delivered);
-        let complained = delivered
-            .record_event("m-1", DeliveryStatus::Complained, Some("abuse".into()), NOW)
-            .unwrap();
+        let complained = delivered.record_event("m-1", DeliveryStatus::Complained, Some("abuse".into()), NOW).unwrap();
         assert_eq!(complained.delivery.reason.as_deref(), Some("abuse"));
-        assert!(complained
-            .record_event("m-1", DeliveryStatus::Delivered, None, NOW)
-            .is_none());
+        assert!(complained.record_event("m-1", DeliveryStatus::Delivered, None, NOW).is_none());
     }
 
     #[test]
     fn status_codes_round_trip_on_the_wire() {
-        assert_eq!(
-            serde_json::to_string(&InvitationStatus::Revoked).unwrap(),
-            "3"
-        );
-        assert_eq!(
-            InvitationStatus::from_code(5),
-            Some(InvitationStatus::Expired)
-        );
+        assert_eq!(serde_json::to_string(&InvitationStatus::Revoked).unwrap(), "3");
+        assert_eq!(InvitationStatus::from_code(5), Some(InvitationStatus::Expired));
         assert_eq!(InvitationStatus::from_code(9), None);
-        assert_eq!(
-            DeliveryStatus::parse("not_queued"),
-            Some(DeliveryStatus::NotQueued)
-        );
+        assert_eq!(DeliveryStatus::parse("not_queued"), Some(DeliveryStatus::NotQueued));
     }
 }

@@ -79,12 +79,7 @@ impl Default for EmailTemplates {
 impl EmailTemplates {
     pub fn from_env() -> Self {
         let defaults = Self::default();
-        let get = |name: &str, default: String| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .unwrap_or(default)
-        };
+        let get = |name: &str, default: String| std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or(default);
         Self {
             subject: get("PROJECT_INVITATION_SUBJECT", defaults.subject),
             text: get("PROJECT_INVITATION_TEXT", defaults.text),
@@ -95,9 +90,7 @@ impl EmailTemplates {
     pub fn compose(&self, content: &InvitationEmail<'_>, invitation: &Invitation) -> OutgoingEmail {
         let expires = content
             .expires_at
-            .format(&time::macros::format_description!(
-                "[day] [month repr:long] [year], [hour]:[minute] UTC"
-            ))
+            .format(&time::macros::format_description!("[day] [month repr:long] [year], [hour]:[minute] UTC"))
             .unwrap_or_default();
         let values = [
             ("{project}", content.project_name.to_owned()),
@@ -109,17 +102,13 @@ impl EmailTemplates {
         let fill = |template: &str, escape: fn(&str) -> String| {
             values
                 .iter()
-                .fold(template.to_owned(), |out, (placeholder, value)| {
-                    out.replace(placeholder, &escape(value))
-                })
+                .fold(template.to_owned(), |out, (placeholder, value)| out.replace(placeholder, &escape(value)))
         };
         OutgoingEmail {
             to: invitation.email.clone(),
             subject: single_line(&fill(&self.subject, |v| v.to_owned())),
             text: fill(&self.text, |v| v.to_owned()),
-            html: fill(&self.html, |v| {
-                html_escape::encode_double_quoted_attribute(v).into_owned()
-            }),
+            html: fill(&self.html, |v| html_escape::encode_double_quoted_attribute(v).into_owned()),
             tags: vec![
                 ("project_id".into(), invitation.project_id.clone()),
                 ("invitation_id".into(), invitation.id.to_string()),
@@ -130,10 +119,7 @@ impl EmailTemplates {
 
 /// A header value: control characters (CR and LF above all) become spaces, runs collapse.
 pub fn single_line(value: &str) -> String {
-    let cleaned: String = value
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let cleaned: String = value.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -200,8 +186,7 @@ pub mod ses_events {
     /// Parses one event. `Ok(None)`: a well-formed event this service does not track (sends,
     /// opens, soft bounces, mail not sent by it).
     pub fn parse(body: &str, now: OffsetDateTime) -> Result<Option<DeliveryEvent>, String> {
-        let envelope: Envelope =
-            serde_json::from_str(body).map_err(|e| format!("not an SES event: {e}"))?;
+        let envelope: Envelope = serde_json::from_str(body).map_err(|e| format!("not an SES event: {e}"))?;
         let record = envelope.detail;
         let (status, reason) = match record.event_type.as_str() {
             "Delivery" => (DeliveryStatus::Delivered, None),
@@ -211,9 +196,7 @@ pub mod ses_events {
                     Some(format!(
                         "{} bounce{}",
                         b.bounce_type,
-                        b.bounce_sub_type
-                            .map(|s| format!(" ({s})"))
-                            .unwrap_or_default()
+                        b.bounce_sub_type.map(|s| format!(" ({s})")).unwrap_or_default()
                     )),
                 ),
                 _ => return Ok(None),
@@ -229,32 +212,21 @@ pub mod ses_events {
                         .unwrap_or_default()
                 )),
             ),
-            "Reject" => (
-                DeliveryStatus::Failed,
-                record
-                    .reject
-                    .and_then(|r| r.reason)
-                    .or(Some("Rejected".into())),
-            ),
+            "Reject" => (DeliveryStatus::Failed, record.reject.and_then(|r| r.reason).or(Some("Rejected".into()))),
             _ => return Ok(None),
         };
         let tag = |name: &str| record.mail.tags.get(name).and_then(|v| v.first()).cloned();
-        let (Some(project_id), Some(invitation_id)) = (tag("project_id"), tag("invitation_id"))
-        else {
+        let (Some(project_id), Some(invitation_id)) = (tag("project_id"), tag("invitation_id")) else {
             return Ok(None);
         };
-        let invitation_id =
-            Uuid::parse_str(&invitation_id).map_err(|_| "bad invitation_id tag".to_owned())?;
+        let invitation_id = Uuid::parse_str(&invitation_id).map_err(|_| "bad invitation_id tag".to_owned())?;
         Ok(Some(DeliveryEvent {
             project_id,
             invitation_id,
             message_id: record.mail.message_id,
             status,
             reason,
-            at: envelope
-                .time
-                .map(crate::clock::truncate_to_millis)
-                .unwrap_or(now),
+            at: envelope.time.map(crate::clock::truncate_to_millis).unwrap_or(now),
         }))
     }
 }
@@ -275,25 +247,13 @@ pub mod ses {
     }
 
     impl SesMailer {
-        pub fn new(
-            client: aws_sdk_sesv2::Client,
-            from: impl Into<String>,
-            configuration_set: Option<String>,
-        ) -> Self {
-            Self {
-                client,
-                from: from.into(),
-                configuration_set,
-            }
+        pub fn new(client: aws_sdk_sesv2::Client, from: impl Into<String>, configuration_set: Option<String>) -> Self {
+            Self { client, from: from.into(), configuration_set }
         }
     }
 
     fn content(data: &str) -> Result<Content, MailError> {
-        Content::builder()
-            .data(data)
-            .charset("UTF-8")
-            .build()
-            .map_err(|e| MailError::Permanent(e.to_string()))
+        Content::builder().data(data).charset("UTF-8").build().map_err(|e| MailError::Permanent(e.to_string()))
     }
 
     #[async_trait]
@@ -303,12 +263,7 @@ pub mod ses {
                 .ok_or_else(|| MailError::Permanent("the address cannot be encoded".into()))?;
             let message = Message::builder()
                 .subject(content(&email.subject)?)
-                .body(
-                    Body::builder()
-                        .text(content(&email.text)?)
-                        .html(content(&email.html)?)
-                        .build(),
-                )
+                .body(Body::builder().text(content(&email.text)?).html(content(&email.html)?).build())
                 .build();
             let mut request = self
                 .client
@@ -328,8 +283,7 @@ pub mod ses {
             match request.send().await {
                 Ok(out) => Ok(out.message_id.unwrap_or_default()),
                 Err(SdkError::ServiceError(err)) => Err(match err.into_err() {
-                    e @ (SendEmailError::MessageRejected(_)
-                    | SendEmailError::BadRequestException(_)) => {
+                    e @ (SendEmailError::MessageRejected(_) | SendEmailError::BadRequestException(_)) => {
                         MailError::Permanent(e.to_string())
                     }
                     e => MailError::Transient(e.to_string()),

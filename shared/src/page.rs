@@ -26,18 +26,13 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        let body = CursorBody {
-            v: 1,
-            after: self.after.clone(),
-        };
+        let body = CursorBody { v: 1, after: self.after.clone() };
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(&body).expect("cursor serializes"))
     }
 
     /// Decodes a cursor; `valid_key` checks the key has the shape its list uses.
     pub fn decode(raw: &str, valid_key: impl Fn(&str) -> bool) -> Result<Cursor, InvalidCursor> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(raw.trim_end_matches('='))
-            .map_err(|_| InvalidCursor)?;
+        let bytes = URL_SAFE_NO_PAD.decode(raw.trim_end_matches('=')).map_err(|_| InvalidCursor)?;
         let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| InvalidCursor)?;
         if body.v != 1 || !valid_key(&body.after) {
             return Err(InvalidCursor);
@@ -54,10 +49,7 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self {
-            limit: DEFAULT_LIMIT,
-            after: None,
-        }
+        Self { limit: DEFAULT_LIMIT, after: None }
     }
 }
 
@@ -74,22 +66,11 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_tampering_is_refused() {
-        let cursor = Cursor {
-            after: "0190d7a0-0000-7000-8000-000000000000".into(),
-        };
+        let cursor = Cursor { after: "0190d7a0-0000-7000-8000-000000000000".into() };
         let is_uuid = |s: &str| uuid::Uuid::parse_str(s).is_ok();
-        assert_eq!(
-            Cursor::decode(&cursor.encode(), is_uuid),
-            Ok(cursor.clone())
-        );
+        assert_eq!(Cursor::decode(&cursor.encode(), is_uuid), Ok(cursor.clone()));
         assert_eq!(Cursor::decode("not base64!", is_uuid), Err(InvalidCursor));
-        assert_eq!(
-            Cursor::decode(
-                &URL_SAFE_NO_PAD.encode(b"{\"v\":1,\"after\":\"x\"}"),
-                is_uuid
-            ),
-            Err(InvalidCursor)
-        );
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(b"{\"v\":1,\"after\":\"x\"}"), is_uuid), Err(InvalidCursor));
         let mut tampered = cursor.encode();
         tampered.replace_range(3..4, if &tampered[3..4] == "A" { "B" } else { "A" });
         assert_eq!(Cursor::decode(&tampered, is_uuid), Err(InvalidCursor));

@@ -28,10 +28,7 @@ pub struct Membership {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Grant {
     /// Write this membership (new, or an upgrade over `replaces`).
-    Write {
-        membership: Membership,
-        replaces: Option<Role>,
-    },
+    Write { membership: Membership, replaces: Option<Role> },
     /// The member already holds this role or a higher one.
     Keep { existing: Role },
 }
@@ -47,16 +44,12 @@ impl Membership {
         now: OffsetDateTime,
     ) -> Grant {
         match existing {
-            Some(current) if current.role >= role => Grant::Keep {
-                existing: current.role,
-            },
+            Some(current) if current.role >= role => Grant::Keep { existing: current.role },
             _ => Grant::Write {
                 membership: Membership {
                     project_id: project_id.to_owned(),
                     user_id: user_id.to_owned(),
-                    email: email
-                        .map(str::to_owned)
-                        .or_else(|| existing.and_then(|m| m.email.clone())),
+                    email: email.map(str::to_owned).or_else(|| existing.and_then(|m| m.email.clone())),
                     role,
                     joined_at: existing.map_or(now, |m| m.joined_at),
                 },
@@ -77,10 +70,7 @@ pub struct Caller {
 impl Caller {
     /// The caller's email, normalized, when the identity provider verified it.
     pub fn verified_email(&self) -> Option<String> {
-        self.email
-            .as_deref()
-            .filter(|_| self.email_verified)
-            .map(crate::email::normalize)
+        self.email.as_deref().filter(|_| self.email_verified).map(crate::email::normalize)
     }
 }
 
@@ -92,59 +82,22 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
 
     fn member(role: Role) -> Membership {
-        Membership {
-            project_id: "p".into(),
-            user_id: "u".into(),
-            email: Some("u@x.io".into()),
-            role,
-            joined_at: NOW,
-        }
+        Membership { project_id: "p".into(), user_id: "u".into(), email: Some("u@x.io".into()), role, joined_at: NOW }
     }
 
     #[test]
     fn grant_never_downgrades_and_upgrades_in_place() {
         assert_eq!(
-            Membership::grant(
-                Some(&member(Role::Manager)),
-                "p",
-                "u",
-                None,
-                Role::Editor,
-                NOW
-            ),
-            Grant::Keep {
-                existing: Role::Manager
-            }
+            Membership::grant(Some(&member(Role::Manager)), "p", "u", None, Role::Editor, NOW),
+            Grant::Keep { existing: Role::Manager }
         );
         assert_eq!(
-            Membership::grant(
-                Some(&member(Role::Editor)),
-                "p",
-                "u",
-                None,
-                Role::Editor,
-                NOW
-            ),
-            Grant::Keep {
-                existing: Role::Editor
-            }
+            Membership::grant(Some(&member(Role::Editor)), "p", "u", None, Role::Editor, NOW),
+            Grant::Keep { existing: Role::Editor }
         );
-        match Membership::grant(
-            Some(&member(Role::ReadOnly)),
-            "p",
-            "u",
-            None,
-            Role::Editor,
-            NOW,
-        ) {
-            Grant::Write {
-                membership,
-                replaces,
-            } => {
-                assert_eq!(
-                    (membership.role, replaces),
-                    (Role::Editor, Some(Role::ReadOnly))
-                );
+        match Membership::grant(Some(&member(Role::ReadOnly)), "p", "u", None, Role::Editor, NOW) {
+            Grant::Write { membership, replaces } => {
+                assert_eq!((membership.role, replaces), (Role::Editor, Some(Role::ReadOnly)));
                 assert_eq!(membership.email.as_deref(), Some("u@x.io"));
             }
             keep => panic!("expected an upgrade, got {keep:?}"),
@@ -157,11 +110,7 @@ mod tests {
 
     #[test]
     fn only_a_verified_email_counts() {
-        let mut caller = Caller {
-            user_id: "u".into(),
-            email: Some(" Jane@X.io".into()),
-            email_verified: false,
-        };
+        let mut caller = Caller { user_id: "u".into(), email: Some(" Jane@X.io".into()), email_verified: false };
         assert_eq!(caller.verified_email(), None);
         caller.email_verified = true;
         assert_eq!(caller.verified_email().as_deref(), Some("jane@x.io"));

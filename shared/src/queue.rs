@@ -32,10 +32,7 @@ impl MemoryQueue {
 #[async_trait]
 impl Queue for MemoryQueue {
     async fn send(&self, body: String) -> Result<(), QueueError> {
-        self.messages
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(body);
+        self.messages.lock().unwrap_or_else(|p| p.into_inner()).push(body);
         Ok(())
     }
 }
@@ -51,10 +48,7 @@ pub struct SqsQueue {
 #[cfg(feature = "sqs")]
 impl SqsQueue {
     pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
-        Self {
-            client,
-            url: url.into(),
-        }
+        Self { client, url: url.into() }
     }
 }
 

@@ -17,13 +17,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::ReadOnly,
-        Role::DataEntry,
-        Role::Editor,
-        Role::Manager,
-        Role::Owner,
-    ];
+    pub const ALL: [Role; 5] = [Role::ReadOnly, Role::DataEntry, Role::Editor, Role::Manager, Role::Owner];
 
     /// A number that grows with the role's power; stored so a condition can refuse a downgrade.
     pub fn rank(self) -> u8 {
@@ -68,10 +62,7 @@ pub struct UnknownRole(pub String);
 impl FromStr for Role {
     type Err = UnknownRole;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|role| role.as_str() == s)
-            .ok_or_else(|| UnknownRole(s.to_owned()))
+        Role::ALL.into_iter().find(|role| role.as_str() == s).ok_or_else(|| UnknownRole(s.to_owned()))
     }
 }
 
@@ -83,18 +74,11 @@ mod tests {
     fn roles_are_ordered_by_rank() {
         let ranks: Vec<u8> = Role::ALL.iter().map(|r| r.rank()).collect();
         assert_eq!(ranks, vec![1, 2, 3, 4, 5]);
-        assert!(
-            Role::ReadOnly < Role::DataEntry
-                && Role::Editor < Role::Manager
-                && Role::Manager < Role::Owner
-        );
+        assert!(Role::ReadOnly < Role::DataEntry && Role::Editor < Role::Manager && Role::Manager < Role::Owner);
         for role in Role::ALL {
             assert_eq!(Role::from_rank(role.rank()), Some(role));
             assert_eq!(role.as_str().parse::<Role>(), Ok(role));
-            assert_eq!(
-                serde_json::to_string(&role).unwrap(),
-                format!("\"{}\"", role.as_str())
-            );
+            assert_eq!(serde_json::to_string(&role).unwrap(), format!("\"{}\"", role.as_str()));
         }
         assert_eq!(Role::from_rank(0), None);
         assert_eq!(Role::from_rank(6), None);

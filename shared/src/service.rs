@@ -109,22 +109,11 @@ pub fn page_request(
 ) -> Result<PageRequest, AppError> {
     let limit = match limit {
         None => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=MAX_LIMIT).contains(l))
-            .ok_or_else(|| {
-                AppError::invalid(
-                    "invalid_limit",
-                    Some("limit"),
-                    format!("limit must be between 1 and {MAX_LIMIT}"),
-                )
-            })?,
+        Some(raw) => raw.parse::<usize>().ok().filter(|l| (1..=MAX_LIMIT).contains(l)).ok_or_else(|| {
+            AppError::invalid("invalid_limit", Some("limit"), format!("limit must be between 1 and {MAX_LIMIT}"))
+        })?,
     };
-    let after = cursor
-        .map(|raw| Cursor::decode(raw, valid_key))
-        .transpose()
-        .map_err(|_| invalid_cursor())?;
+    let after = cursor.map(|raw| Cursor::decode(raw, valid_key)).transpose().map_err(|_| invalid_cursor())?;
     Ok(PageRequest { limit, after })
 }
 
@@ -136,19 +125,11 @@ pub fn parse_status(raw: &str) -> Result<InvitationStatus, AppError> {
     raw.parse::<u8>()
         .ok()
         .and_then(InvitationStatus::from_code)
-        .ok_or_else(|| {
-            AppError::invalid(
-                "invalid_status",
-                Some("status"),
-                "status must be one of 1, 2, 3, 4, 5",
-            )
-        })
+        .ok_or_else(|| AppError::invalid("invalid_status", Some("status"), "status must be one of 1, 2, 3, 4, 5"))
 }
 
 pub fn parse_role(raw: &str) -> Result<Role, AppError> {
-    raw.parse().map_err(|e: crate::role::UnknownRole| {
-        AppError::invalid("invalid_role", Some("role"), e.to_string())
-    })
+    raw.parse().map_err(|e: crate::role::UnknownRole| AppError::invalid("invalid_role", Some("role"), e.to_string()))
 }
 
 pub fn parse_email(raw: &str) -> Result<Email, AppError> {
@@ -172,21 +153,13 @@ fn require_grant(granter: Role, role: Role) -> Result<(), AppError> {
     if granter.can_grant(role) {
         Ok(())
     } else {
-        Err(AppError::forbidden(
-            "role_above_own",
-            "You cannot grant a role above your own.",
-        ))
+        Err(AppError::forbidden("role_above_own", "You cannot grant a role above your own."))
     }
 }
 
 impl Invitations {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Self {
-            store,
-            email_queue: None,
-            clock,
-            settings,
-        }
+        Self { store, email_queue: None, clock, settings }
     }
 
     /// Operations that send email (create, resend, change of address) need the queue.
@@ -211,13 +184,15 @@ impl Invitations {
         InvitationView::new(invitation, self.clock.now(), &self.settings.invitation_url)
     }
 
+    /// Writes `to` over exactly the `from` that was read.
+    async fn write(&self, from: &Invitation, to: &Invitation) -> Result<(), StoreError> {
+        self.store.save(Transition { from, to }).await
+    }
+
     fn verified_email(caller: &Caller) -> Result<String, AppError> {
-        caller.verified_email().ok_or_else(|| {
-            AppError::forbidden(
-                "email_not_verified",
-                "Your email address must be verified first.",
-            )
-        })
+        caller
+            .verified_email()
+            .ok_or_else(|| AppError::forbidden("email_not_verified", "Your email address must be verified first."))
     }
 
     // ---- projects ----
@@ -229,23 +204,15 @@ impl Invitations {
         allowed_domains: &[String],
     ) -> Result<Project, AppError> {
         let name = name.trim();
-        if name.is_empty()
-            || name.chars().count() > MAX_PROJECT_NAME
-            || name.chars().any(char::is_control)
-        {
+        if name.is_empty() || name.chars().count() > MAX_PROJECT_NAME || name.chars().any(char::is_control) {
             return Err(AppError::invalid(
                 "invalid_field",
                 Some("name"),
                 format!("name must be 1 to {MAX_PROJECT_NAME} printable characters"),
             ));
         }
-        let allowed_email_domains = DomainAllowList::new(allowed_domains).map_err(|e| {
-            AppError::invalid(
-                "invalid_field",
-                Some("allowed_email_domains"),
-                e.to_string(),
-            )
-        })?;
+        let allowed_email_domains = DomainAllowList::new(allowed_domains)
+            .map_err(|e| AppError::invalid("invalid_field", Some("allowed_email_domains"), e.to_string()))?;
         let now = self.clock.now();
         let project = Project {
             id: new_id(now).to_string(),
@@ -266,16 +233,8 @@ impl Invitations {
     }
 
     /// The project as its member sees it, with the member's role.
-    pub async fn project(
-        &self,
-        caller: &Caller,
-        project_id: &str,
-    ) -> Result<(Project, Role), AppError> {
-        match self
-            .store
-            .project_and_membership(project_id, &caller.user_id)
-            .await?
-        {
+    pub async fn project(&self, caller: &Caller, project_id: &str) -> Result<(Project, Role), AppError> {
+        match self.store.project_and_membership(project_id, &caller.user_id).await? {
             (Some(project), Some(member)) => Ok((project, member.role)),
             _ => Err(AppError::NotFound),
         }
@@ -320,33 +279,17 @@ impl Invitations {
             min_inviter_role: role.max(Role::Manager),
             domain_candidates: email::candidates(email.domain()),
         };
-        match self
-            .store
-            .create_invitation(&invitation, &guard, None)
-            .await
-        {
+        match self.store.create_invitation(&invitation, &guard, None).await {
             Ok(()) => {}
             Err(StoreError::DuplicatePending(existing)) if existing.expires_at <= now => {
                 // The address is held by an expired invitation: retire it and take its place.
-                let old = self
-                    .store
-                    .invitations_by_key(&[(project_id.to_owned(), existing.invitation_id)])
-                    .await?;
+                let old = self.store.invitations_by_key(&[(project_id.to_owned(), existing.invitation_id)]).await?;
                 let Some(old) = old.into_iter().next() else {
                     return Err(StoreError::Conflict.into());
                 };
-                let expired = old
-                    .supersede(now)
-                    .map_err(|_| AppError::from(StoreError::DuplicatePending(existing)))?;
+                let expired = old.supersede(now).map_err(|_| AppError::from(StoreError::DuplicatePending(existing)))?;
                 self.store
-                    .create_invitation(
-                        &invitation,
-                        &guard,
-                        Some(Transition {
-                            from: &old,
-                            to: &expired,
-                        }),
-                    )
+                    .create_invitation(&invitation, &guard, Some(Transition { from: &old, to: &expired }))
                     .await?;
             }
             Err(err) => return Err(err.into()),
@@ -363,28 +306,18 @@ impl Invitations {
             send_id: invitation.send_id,
         };
         let result = match &self.email_queue {
-            Some(queue) => queue
-                .send(serde_json::to_string(&message).expect("message serializes"))
-                .await
-                .map_err(|e| e.0),
+            Some(queue) => {
+                queue.send(serde_json::to_string(&message).expect("message serializes")).await.map_err(|e| e.0)
+            }
             None => Err("no email queue configured".to_owned()),
         };
         let Err(reason) = result else {
             return invitation;
         };
         tracing::error!(invitation_id = %invitation.id, error = %reason, "could not enqueue the invitation email");
-        let not_queued = invitation.mark_not_queued(
-            "The email could not be queued; resend the invitation.",
-            self.clock.now(),
-        );
-        match self
-            .store
-            .save(Transition {
-                from: &invitation,
-                to: &not_queued,
-            })
-            .await
-        {
+        let not_queued =
+            invitation.mark_not_queued("The email could not be queued; resend the invitation.", self.clock.now());
+        match self.write(&invitation, &not_queued).await {
             Ok(()) => not_queued,
             Err(err) => {
                 tracing::error!(invitation_id = %invitation.id, error = %err, "could not record the enqueue failure");
@@ -399,21 +332,13 @@ impl Invitations {
         project_id: &str,
         id: Uuid,
     ) -> Result<(Invitation, Membership), AppError> {
-        let (invitation, membership) = self
-            .store
-            .invitation_and_membership(project_id, id, &caller.user_id)
-            .await?;
+        let (invitation, membership) = self.store.invitation_and_membership(project_id, id, &caller.user_id).await?;
         let membership = require_manager(membership.as_ref())?.clone();
         let invitation = invitation.ok_or(AppError::NotFound)?;
         Ok((invitation, membership))
     }
 
-    pub async fn invitation(
-        &self,
-        caller: &Caller,
-        project_id: &str,
-        id: Uuid,
-    ) -> Result<Invitation, AppError> {
+    pub async fn invitation(&self, caller: &Caller, project_id: &str, id: Uuid) -> Result<Invitation, AppError> {
         Ok(self.managed_invitation(caller, project_id, id).await?.0)
     }
 
@@ -424,15 +349,9 @@ impl Invitations {
         status: Option<InvitationStatus>,
         page: &PageRequest,
     ) -> Result<Page<Invitation>, AppError> {
-        let (_, membership) = self
-            .store
-            .project_and_membership(project_id, &caller.user_id)
-            .await?;
+        let (_, membership) = self.store.project_and_membership(project_id, &caller.user_id).await?;
         require_manager(membership.as_ref())?;
-        Ok(self
-            .store
-            .invitations(project_id, status, self.clock.now(), page)
-            .await?)
+        Ok(self.store.invitations(project_id, status, self.clock.now(), page).await?)
     }
 
     pub async fn update_invitation(
@@ -443,10 +362,8 @@ impl Invitations {
         email: Option<&str>,
         role: Option<&str>,
     ) -> Result<Invitation, AppError> {
-        let changes = InvitationChanges {
-            email: email.map(parse_email).transpose()?,
-            role: role.map(parse_role).transpose()?,
-        };
+        let changes =
+            InvitationChanges { email: email.map(parse_email).transpose()?, role: role.map(parse_role).transpose()? };
         if let Some(email) = &changes.email {
             if !self.settings.allowed_domains.permits(email.domain()) {
                 return Err(domain_not_allowed());
@@ -462,65 +379,33 @@ impl Invitations {
             let updated = invitation.update(&changes, now, &self.settings.policy)?;
             if updated.resend {
                 let (project, _) = self.project(caller, project_id).await?;
-                if !project
-                    .allowed_email_domains
-                    .permits(&email::domain_of(&updated.invitation.email_normalized))
-                {
+                if !project.allowed_email_domains.permits(&email::domain_of(&updated.invitation.email_normalized)) {
                     return Err(domain_not_allowed().into());
                 }
             }
-            self.store
-                .save(Transition {
-                    from: &invitation,
-                    to: &updated.invitation,
-                })
-                .await?;
+            self.write(&invitation, &updated.invitation).await?;
             Ok(updated)
         })
         .await?;
-        Ok(if updated.resend {
-            self.enqueue_send(updated.invitation).await
-        } else {
-            updated.invitation
-        })
+        Ok(if updated.resend { self.enqueue_send(updated.invitation).await } else { updated.invitation })
     }
 
-    pub async fn resend(
-        &self,
-        caller: &Caller,
-        project_id: &str,
-        id: Uuid,
-    ) -> Result<Invitation, AppError> {
+    pub async fn resend(&self, caller: &Caller, project_id: &str, id: Uuid) -> Result<Invitation, AppError> {
         let resent = retrying(|| async {
             let (invitation, _) = self.managed_invitation(caller, project_id, id).await?;
             let resent = invitation.resend(self.clock.now(), &self.settings.policy)?;
-            self.store
-                .save(Transition {
-                    from: &invitation,
-                    to: &resent,
-                })
-                .await?;
+            self.write(&invitation, &resent).await?;
             Ok(resent)
         })
         .await?;
         Ok(self.enqueue_send(resent).await)
     }
 
-    pub async fn revoke(
-        &self,
-        caller: &Caller,
-        project_id: &str,
-        id: Uuid,
-    ) -> Result<Invitation, AppError> {
+    pub async fn revoke(&self, caller: &Caller, project_id: &str, id: Uuid) -> Result<Invitation, AppError> {
         retrying(|| async {
             let (invitation, _) = self.managed_invitation(caller, project_id, id).await?;
             let revoked = invitation.revoke(self.clock.now())?;
-            self.store
-                .save(Transition {
-                    from: &invitation,
-                    to: &revoked,
-                })
-                .await?;
+            self.write(&invitation, &revoked).await?;
             Ok(revoked)
         })
         .await
@@ -532,16 +417,10 @@ impl Invitations {
     pub async fn my_invitations(&self, caller: &Caller) -> Result<Vec<Invitation>, AppError> {
         let email = Self::verified_email(caller)?;
         let markers = self.store.pending_for_email(&email).await?;
-        let keys: Vec<_> = markers
-            .iter()
-            .map(|m| (m.project_id.clone(), m.invitation_id))
-            .collect();
+        let keys: Vec<_> = markers.iter().map(|m| (m.project_id.clone(), m.invitation_id)).collect();
         let now = self.clock.now();
         let invitations = self.store.invitations_by_key(&keys).await?;
-        Ok(invitations
-            .into_iter()
-            .filter(|i| i.status_at(now) == InvitationStatus::Pending)
-            .collect())
+        Ok(invitations.into_iter().filter(|i| i.status_at(now) == InvitationStatus::Pending).collect())
     }
 
     /// The invitation, if it is addressed to the caller's verified email.
@@ -552,50 +431,28 @@ impl Invitations {
         project_id: &str,
         id: Uuid,
     ) -> Result<(Invitation, Option<Membership>), AppError> {
-        let (invitation, membership) = self
-            .store
-            .invitation_and_membership(project_id, id, &caller.user_id)
-            .await?;
+        let (invitation, membership) = self.store.invitation_and_membership(project_id, id, &caller.user_id).await?;
         match invitation {
-            Some(invitation) if invitation.email_normalized == email => {
-                Ok((invitation, membership))
-            }
+            Some(invitation) if invitation.email_normalized == email => Ok((invitation, membership)),
             _ => Err(AppError::NotFound),
         }
     }
 
-    pub async fn accept(
-        &self,
-        caller: &Caller,
-        project_id: &str,
-        id: Uuid,
-    ) -> Result<Invitation, AppError> {
+    pub async fn accept(&self, caller: &Caller, project_id: &str, id: Uuid) -> Result<Invitation, AppError> {
         let email = Self::verified_email(caller)?;
         retrying(|| async {
-            let (invitation, membership) =
-                self.my_invitation(caller, &email, project_id, id).await?;
-            self.accept_one(invitation, membership, &caller.user_id, &email)
-                .await
+            let (invitation, membership) = self.my_invitation(caller, &email, project_id, id).await?;
+            self.accept_one(invitation, membership, &caller.user_id, &email).await
         })
         .await
     }
 
-    pub async fn decline(
-        &self,
-        caller: &Caller,
-        project_id: &str,
-        id: Uuid,
-    ) -> Result<Invitation, AppError> {
+    pub async fn decline(&self, caller: &Caller, project_id: &str, id: Uuid) -> Result<Invitation, AppError> {
         let email = Self::verified_email(caller)?;
         retrying(|| async {
             let (invitation, _) = self.my_invitation(caller, &email, project_id, id).await?;
             let declined = invitation.decline(self.clock.now())?;
-            self.store
-                .save(Transition {
-                    from: &invitation,
-                    to: &declined,
-                })
-                .await?;
+            self.write(&invitation, &declined).await?;
             Ok(declined)
         })
         .await
@@ -611,23 +468,9 @@ impl Invitations {
     ) -> Result<Invitation, Failed> {
         let now = self.clock.now();
         let accepted = invitation.accept(user_id, now)?;
-        let grant = Membership::grant(
-            membership.as_ref(),
-            &invitation.project_id,
-            user_id,
-            Some(email),
-            invitation.role,
-            now,
-        );
-        self.store
-            .accept(
-                Transition {
-                    from: &invitation,
-                    to: &accepted,
-                },
-                &grant,
-            )
-            .await?;
+        let grant =
+            Membership::grant(membership.as_ref(), &invitation.project_id, user_id, Some(email), invitation.role, now);
+        self.store.accept(Transition { from: &invitation, to: &accepted }, &grant).await?;
         if let Grant::Keep { existing } = grant {
             tracing::info!(invitation_id = %invitation.id, kept = %existing, "accepted; the member keeps a higher role");
         }
@@ -640,52 +483,35 @@ impl Invitations {
     /// Three rounds of calls whatever the count: the markers, then the invitations and the user's
     /// memberships together, then one accept transaction per invitation, run concurrently. An
     /// invitation that changed meanwhile is retried alone through the same acceptance code.
-    pub async fn accept_all_for(
-        &self,
-        user_id: &str,
-        verified_email: &str,
-    ) -> Result<AcceptReport, AppError> {
+    pub async fn accept_all_for(&self, user_id: &str, verified_email: &str) -> Result<AcceptReport, AppError> {
         let email = email::normalize(verified_email);
         let markers = self.store.pending_for_email(&email).await?;
         if markers.is_empty() {
             return Ok(AcceptReport::default());
         }
-        let keys: Vec<_> = markers
-            .iter()
-            .map(|m| (m.project_id.clone(), m.invitation_id))
-            .collect();
+        let keys: Vec<_> = markers.iter().map(|m| (m.project_id.clone(), m.invitation_id)).collect();
         let project_ids: Vec<_> = markers.iter().map(|m| m.project_id.clone()).collect();
-        let (invitations, memberships) = futures::try_join!(
-            self.store.invitations_by_key(&keys),
-            self.store.memberships(user_id, &project_ids)
-        )?;
+        let (invitations, memberships) =
+            futures::try_join!(self.store.invitations_by_key(&keys), self.store.memberships(user_id, &project_ids))?;
         let results: Vec<Result<bool, AppError>> = futures::stream::iter(invitations)
             .filter(|invitation| futures::future::ready(invitation.email_normalized == email))
             .map(|invitation| {
-                let membership = memberships
-                    .iter()
-                    .find(|m| m.project_id == invitation.project_id)
-                    .cloned();
+                let membership = memberships.iter().find(|m| m.project_id == invitation.project_id).cloned();
                 let email = email.as_str();
                 async move {
                     let (project_id, id) = (invitation.project_id.clone(), invitation.id);
-                    let first = self
-                        .accept_one(invitation, membership, user_id, email)
-                        .await;
+                    let first = self.accept_one(invitation, membership, user_id, email).await;
                     let outcome = match first {
                         Ok(_) => Ok(true),
                         Err(Failed::App(err)) => Err(err),
                         Err(Failed::Retry) => {
                             retrying(|| async {
-                                let (invitation, membership) = self
-                                    .store
-                                    .invitation_and_membership(&project_id, id, user_id)
-                                    .await?;
+                                let (invitation, membership) =
+                                    self.store.invitation_and_membership(&project_id, id, user_id).await?;
                                 let Some(invitation) = invitation else {
                                     return Ok(false);
                                 };
-                                self.accept_one(invitation, membership, user_id, email)
-                                    .await?;
+                                self.accept_one(invitation, membership, user_id, email).await?;
                                 Ok(true)
                             })
                             .await
@@ -724,10 +550,7 @@ impl Invitations {
         let policy = &self.settings.policy;
         // Claim the send: only one delivery of a message gets past this.
         let claimed = retrying(|| async {
-            let found = self
-                .store
-                .invitations_by_key(&[(message.project_id.clone(), message.invitation_id)])
-                .await?;
+            let found = self.store.invitations_by_key(&[(message.project_id.clone(), message.invitation_id)]).await?;
             let Some(invitation) = found.into_iter().next() else {
                 return Ok(None);
             };
@@ -735,12 +558,7 @@ impl Invitations {
             let Ok(claimed) = invitation.claim_send(message.send_id, now, policy) else {
                 return Ok(None);
             };
-            self.store
-                .save(Transition {
-                    from: &invitation,
-                    to: &claimed,
-                })
-                .await?;
+            self.write(&invitation, &claimed).await?;
             Ok(Some(claimed))
         })
         .await;
@@ -751,10 +569,7 @@ impl Invitations {
             Err(AppError::Conflict { .. }) => return Ok(SendOutcome::Skipped),
             Err(err) => return Err(err),
         };
-        let (project, inviter) = self
-            .store
-            .project_and_membership(&claimed.project_id, &claimed.invited_by)
-            .await?;
+        let (project, inviter) = self.store.project_and_membership(&claimed.project_id, &claimed.invited_by).await?;
         let content = InvitationEmail {
             project_name: project.as_ref().map_or("a project", |p| p.name.as_str()),
             inviter: claimed
@@ -792,24 +607,14 @@ impl Invitations {
         // Record the outcome over our own claim; if the invitation moved on meanwhile (revoked,
         // address changed), the newer state wins and the outcome is only logged.
         let recorded = retrying(|| async {
-            let found = self
-                .store
-                .invitations_by_key(&[(claimed.project_id.clone(), claimed.id)])
-                .await?;
+            let found = self.store.invitations_by_key(&[(claimed.project_id.clone(), claimed.id)]).await?;
             let Some(current) = found.into_iter().next() else {
                 return Ok(());
             };
-            if current.send_id != claimed.send_id
-                || current.delivery.status != DeliveryStatus::Sending
-            {
+            if current.send_id != claimed.send_id || current.delivery.status != DeliveryStatus::Sending {
                 return Ok(());
             }
-            self.store
-                .save(Transition {
-                    from: &current,
-                    to: &record(&current),
-                })
-                .await?;
+            self.write(&current, &record(&current)).await?;
             Ok(())
         })
         .await;
@@ -827,27 +632,15 @@ impl Invitations {
     /// Applies a mail-service event (delivered, bounced, complained) to its invitation.
     pub async fn record_delivery_event(&self, event: &DeliveryEvent) -> Result<bool, AppError> {
         retrying(|| async {
-            let found = self
-                .store
-                .invitations_by_key(&[(event.project_id.clone(), event.invitation_id)])
-                .await?;
+            let found = self.store.invitations_by_key(&[(event.project_id.clone(), event.invitation_id)]).await?;
             let Some(invitation) = found.into_iter().next() else {
                 return Ok(false);
             };
-            let Some(next) = invitation.record_event(
-                &event.message_id,
-                event.status,
-                event.reason.clone(),
-                event.at,
-            ) else {
+            let Some(next) = invitation.record_event(&event.message_id, event.status, event.reason.clone(), event.at)
+            else {
                 return Ok(false);
             };
-            self.store
-                .save(Transition {
-                    from: &invitation,
-                    to: &next,
-                })
-                .await?;
+            self.write(&invitation, &next).await?;
             Ok(true)
         })
         .await

@@ -32,14 +32,10 @@ pub fn sdk_config(endpoint_url: &str) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "test", "test", None, None, "tests",
-        )))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "tests")))
         .endpoint_url(endpoint_url)
         .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .operation_timeout(std::time::Duration::from_secs(20))
-                .build(),
+            aws_config::timeout::TimeoutConfig::builder().operation_timeout(std::time::Duration::from_secs(20)).build(),
         )
         .build()
 }
@@ -65,12 +61,7 @@ pub fn sqs_client() -> aws_sdk_sqs::Client {
 
 /// A fresh SQS queue; returns its URL.
 pub async fn sqs_queue(client: &aws_sdk_sqs::Client) -> String {
-    let out = client
-        .create_queue()
-        .queue_name(unique("emails"))
-        .send()
-        .await
-        .expect("create queue");
+    let out = client.create_queue().queue_name(unique("emails")).send().await.expect("create queue");
     out.queue_url.expect("queue url")
 }
 
@@ -78,13 +69,7 @@ pub async fn sqs_queue(client: &aws_sdk_sqs::Client) -> String {
 pub async fn drain_queue(client: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
     let mut bodies = Vec::new();
     loop {
-        let out = client
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .expect("receive");
+        let out = client.receive_message().queue_url(url).max_number_of_messages(10).send().await.expect("receive");
         let messages = out.messages.unwrap_or_default();
         if messages.is_empty() {
             return bodies;
@@ -126,19 +111,14 @@ pub async fn emails_sent_to(recipient: &str) -> Vec<serde_json::Value> {
 pub async fn http_get(url: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").expect("http url");
-    let (host, path) = rest
-        .split_once('/')
-        .map(|(h, p)| (h, format!("/{p}")))
-        .unwrap_or((rest, "/".into()));
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
     let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
     let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.expect("read");
     let text = String::from_utf8_lossy(&raw).into_owned();
-    text.split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default()
+    text.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
 }
 
 pub fn start_time() -> OffsetDateTime {
@@ -148,10 +128,7 @@ pub fn start_time() -> OffsetDateTime {
 /// A service over `store` with a clock the test moves, and the default settings.
 pub fn service(store: Arc<dyn Store>) -> (Invitations, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(start_time()));
-    (
-        Invitations::new(store, clock.clone(), Settings::default()),
-        clock,
-    )
+    (Invitations::new(store, clock.clone(), Settings::default()), clock)
 }
 
 pub fn memory_store() -> Arc<dyn Store> {
@@ -169,19 +146,12 @@ pub fn user(name: &str) -> Caller {
 
 /// A caller whose verified email is `email`.
 pub fn user_with_email(email: &str) -> Caller {
-    Caller {
-        user_id: format!("sub-{}", Uuid::new_v4().simple()),
-        email: Some(email.to_owned()),
-        email_verified: true,
-    }
+    Caller { user_id: format!("sub-{}", Uuid::new_v4().simple()), email: Some(email.to_owned()), email_verified: true }
 }
 
 /// A unique address, so tests sharing one moto can tell their emails apart.
 pub fn unique_email(name: &str) -> String {
-    format!(
-        "{name}.{}@example.com",
-        &Uuid::new_v4().simple().to_string()[..12]
-    )
+    format!("{name}.{}@example.com", &Uuid::new_v4().simple().to_string()[..12])
 }
 
 /// The API through API Gateway v2 events, over DynamoDB Local and a moto SQS queue.
@@ -221,43 +191,17 @@ impl Api {
         let queue_url = sqs_queue(&sqs).await;
         let clock = Arc::new(ManualClock::new(start_time()));
         let queue = invitations::queue::SqsQueue::new(sqs.clone(), queue_url.clone());
-        let app = Invitations::new(store.clone(), clock.clone(), settings)
-            .with_email_queue(Arc::new(queue));
-        Api {
-            app,
-            clock,
-            store,
-            sqs,
-            queue_url,
-            routes: local_server::routes(),
-        }
+        let app = Invitations::new(store.clone(), clock.clone(), settings).with_email_queue(Arc::new(queue));
+        Api { app, clock, store, sqs, queue_url, routes: local_server::routes() }
     }
 
     /// The same API over the same table, with another queue (e.g. one that fails).
     pub fn with_queue(&self, queue: Arc<dyn invitations::queue::Queue>) -> Invitations {
-        Invitations::new(
-            self.store.clone(),
-            self.clock.clone(),
-            self.app.settings().clone(),
-        )
-        .with_email_queue(queue)
+        Invitations::new(self.store.clone(), self.clock.clone(), self.app.settings().clone()).with_email_queue(queue)
     }
 
-    pub async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<serde_json::Value>,
-        who: Option<&Caller>,
-    ) -> Reply {
-        self.call_raw(
-            &self.app,
-            method,
-            path,
-            body.map(|b| b.to_string()).as_deref(),
-            who,
-        )
-        .await
+    pub async fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>, who: Option<&Caller>) -> Reply {
+        self.call_raw(&self.app, method, path, body.map(|b| b.to_string()).as_deref(), who).await
     }
 
     pub async fn call_raw(
@@ -273,22 +217,14 @@ impl Api {
             email: c.email.clone().unwrap_or_default(),
             email_verified: c.email_verified,
         });
-        let response =
-            local_server::dispatch(app, &self.routes, method, path, body, claims.as_ref())
-                .await
-                .unwrap_or_else(|| panic!("no route for {method} {path}"));
+        let response = local_server::dispatch(app, &self.routes, method, path, body, claims.as_ref())
+            .await
+            .unwrap_or_else(|| panic!("no route for {method} {path}"));
         let (parts, body) = response.into_parts();
         let text = String::from_utf8_lossy(body.as_ref()).into_owned();
-        let body = if text.is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::from_str(&text).expect("JSON body")
-        };
-        Reply {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body,
-        }
+        let body =
+            if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).expect("JSON body") };
+        Reply { status: parts.status.as_u16(), headers: parts.headers, body }
     }
 
     /// Messages on the email queue since the last call.
@@ -303,14 +239,8 @@ impl Api {
     /// A project owned by a new user.
     pub async fn project(&self) -> (Caller, String) {
         let owner = user("owner");
-        let reply = self
-            .call(
-                "POST",
-                "/api/v1/projects",
-                Some(serde_json::json!({"name": "Survey"})),
-                Some(&owner),
-            )
-            .await;
+        let reply =
+            self.call("POST", "/api/v1/projects", Some(serde_json::json!({"name": "Survey"})), Some(&owner)).await;
         assert_eq!(reply.status, 201, "{reply:?}");
         (owner, reply.body["id"].as_str().unwrap().to_owned())
     }
@@ -332,26 +262,16 @@ impl Api {
     /// A member with `role`, made through an accepted invitation.
     pub async fn member(&self, owner: &Caller, pid: &str, role: &str) -> Caller {
         let member = user_with_email(&unique_email(role));
-        let id = self
-            .invite(owner, pid, member.email.as_deref().unwrap(), role)
-            .await;
-        let reply = self
-            .call(
-                "POST",
-                &format!("/api/v1/projects/{pid}/invitations/{id}/accept"),
-                None,
-                Some(&member),
-            )
-            .await;
+        let id = self.invite(owner, pid, member.email.as_deref().unwrap(), role).await;
+        let reply =
+            self.call("POST", &format!("/api/v1/projects/{pid}/invitations/{id}/accept"), None, Some(&member)).await;
         assert_eq!(reply.status, 200, "{reply:?}");
         member
     }
 }
 
 /// An SQS event as Lambda delivers it, one record per body.
-pub fn sqs_event(
-    bodies: &[(String, String)],
-) -> lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent> {
+pub fn sqs_event(bodies: &[(String, String)]) -> lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent> {
     let records: Vec<serde_json::Value> = bodies
         .iter()
         .map(|(id, body)| {
@@ -368,20 +288,14 @@ pub fn sqs_event(
             })
         })
         .collect();
-    let event =
-        serde_json::from_value(serde_json::json!({ "Records": records })).expect("an SQS event");
+    let event = serde_json::from_value(serde_json::json!({ "Records": records })).expect("an SQS event");
     lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default())
 }
 
 /// A verified sender identity in moto's SES.
 pub async fn verified_sender() -> String {
     let sender = unique_email("noreply");
-    ses_client()
-        .create_email_identity()
-        .email_identity(&sender)
-        .send()
-        .await
-        .expect("create identity");
+    ses_client().create_email_identity().email_identity(&sender).send().await.expect("create identity");
     sender
 }
 
@@ -400,12 +314,7 @@ pub fn sdk_config_with(endpoint_url: &str, timeouts: invitations::aws::Timeouts)
 }
 
 /// A Cognito post-confirmation event, as Cognito sends it.
-pub fn cognito_event(
-    trigger_source: &str,
-    sub: &str,
-    email: &str,
-    verified: bool,
-) -> serde_json::Value {
+pub fn cognito_event(trigger_source: &str, sub: &str, email: &str, verified: bool) -> serde_json::Value {
     serde_json::json!({
         "version": "1",
         "region": "us-east-1",

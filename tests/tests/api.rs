@@ -9,78 +9,24 @@ use time::Duration;
 async fn projects_are_created_read_and_list_their_members() {
     let api = Api::new().await;
     let owner = user("owner");
-    let created = api
-        .call(
-            "POST",
-            "/api/v1/projects",
-            Some(json!({"name": "  Field survey "})),
-            Some(&owner),
-        )
-        .await;
+    let created = api.call("POST", "/api/v1/projects", Some(json!({"name": "  Field survey "})), Some(&owner)).await;
     assert_eq!(created.status, 201);
     assert_eq!(created.body["name"], "Field survey");
     assert_eq!(created.body["role"], "owner");
     let pid = created.body["id"].as_str().unwrap();
-    let read = api
-        .call(
-            "GET",
-            &format!("/api/v1/projects/{pid}"),
-            None,
-            Some(&owner),
-        )
-        .await;
-    assert_eq!(
-        (read.status, read.body["owner"].as_str()),
-        (200, Some(owner.user_id.as_str()))
-    );
-    let members = api
-        .call(
-            "GET",
-            &format!("/api/v1/projects/{pid}/members"),
-            None,
-            Some(&owner),
-        )
-        .await;
+    let read = api.call("GET", &format!("/api/v1/projects/{pid}"), None, Some(&owner)).await;
+    assert_eq!((read.status, read.body["owner"].as_str()), (200, Some(owner.user_id.as_str())));
+    let members = api.call("GET", &format!("/api/v1/projects/{pid}/members"), None, Some(&owner)).await;
     assert_eq!(members.status, 200);
     assert_eq!(
         members.body,
         json!([{"user_id": owner.user_id, "email": owner.email, "role": "owner", "joined_at": members.body[0]["joined_at"]}])
     );
     let stranger = user("stranger");
-    assert_eq!(
-        api.call(
-            "GET",
-            &format!("/api/v1/projects/{pid}"),
-            None,
-            Some(&stranger)
-        )
-        .await
-        .status,
-        404
-    );
-    assert_eq!(
-        api.call(
-            "GET",
-            &format!("/api/v1/projects/{pid}/members"),
-            None,
-            Some(&stranger)
-        )
-        .await
-        .status,
-        404
-    );
-    let blank = api
-        .call(
-            "POST",
-            "/api/v1/projects",
-            Some(json!({"name": " "})),
-            Some(&owner),
-        )
-        .await;
-    assert_eq!(
-        (blank.status, blank.code(), blank.body["field"].as_str()),
-        (400, "invalid_field", Some("name"))
-    );
+    assert_eq!(api.call("GET", &format!("/api/v1/projects/{pid}"), None, Some(&stranger)).await.status, 404);
+    assert_eq!(api.call("GET", &format!("/api/v1/projects/{pid}/members"), None, Some(&stranger)).await.status, 404);
+    let blank = api.call("POST", "/api/v1/projects", Some(json!({"name": " "})), Some(&owner)).await;
+    assert_eq!((blank.status, blank.code(), blank.body["field"].as_str()), (400, "invalid_field", Some("name")));
 }
 
 #[tokio::test]
@@ -118,47 +64,21 @@ async fn creating_an_invitation_answers_201_with_the_contract_fields_and_queues_
     }
     assert_eq!(body["email"], "Jane.Doe@Example.com");
     assert_eq!(
-        (
-            body["project"].as_str(),
-            body["role"].as_str(),
-            body["status"].as_u64()
-        ),
+        (body["project"].as_str(), body["role"].as_str(), body["status"].as_u64()),
         (Some(pid.as_str()), Some("editor"), Some(1))
     );
     assert_eq!(body["invited_by"], owner.user_id);
-    assert_eq!(
-        (
-            body["delivery_status"].as_str(),
-            body["send_count"].as_u64()
-        ),
-        (Some("queued"), Some(0))
-    );
+    assert_eq!((body["delivery_status"].as_str(), body["send_count"].as_u64()), (Some("queued"), Some(0)));
     assert!(body["accepted_at"].is_null() && body["revoked_at"].is_null());
     let id = body["id"].as_str().unwrap();
     assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 7);
     assert!(body["created_at"].as_str().unwrap().ends_with('Z'));
     let url = body["invitation_url"].as_str().unwrap();
-    assert!(
-        url.starts_with(&Settings::default().invitation_url) && url.contains(id),
-        "{url}"
-    );
+    assert!(url.starts_with(&Settings::default().invitation_url) && url.contains(id), "{url}");
     let queued = api.queued().await;
     assert_eq!(queued.len(), 1, "exactly one message per send");
-    assert_eq!(
-        (
-            queued[0].project_id.as_str(),
-            queued[0].invitation_id.to_string()
-        ),
-        (pid.as_str(), id.to_owned())
-    );
-    let read = api
-        .call(
-            "GET",
-            &format!("/api/v1/projects/{pid}/invitations/{id}"),
-            None,
-            Some(&owner),
-        )
-        .await;
+    assert_eq!((queued[0].project_id.as_str(), queued[0].invitation_id.to_string()), (pid.as_str(), id.to_owned()));
+    let read = api.call("GET", &format!("/api/v1/projects/{pid}/invitations/{id}"), None, Some(&owner)).await;
     assert_eq!((read.status, &read.body["id"]), (200, &body["id"]));
 }
 
@@ -171,64 +91,25 @@ async fn bad_input_gets_a_clear_400_with_a_stable_code() {
     let api = Api::with_settings(settings).await;
     let (owner, pid) = api.project().await;
     let path = format!("/api/v1/projects/{pid}/invitations");
-    let malformed = api
-        .call_raw(&api.app, "POST", &path, Some("{\"email\": "), Some(&owner))
-        .await;
+    let malformed = api.call_raw(&api.app, "POST", &path, Some("{\"email\": "), Some(&owner)).await;
     assert_eq!((malformed.status, malformed.code()), (400, "invalid_json"));
-    let empty = api
-        .call_raw(&api.app, "POST", &path, None, Some(&owner))
-        .await;
+    let empty = api.call_raw(&api.app, "POST", &path, None, Some(&owner)).await;
     assert_eq!((empty.status, empty.code()), (400, "invalid_json"));
     let cases = [
         (json!({"role": "editor"}), "missing_field", Some("email")),
-        (
-            json!({"email": "jane@example.com"}),
-            "missing_field",
-            Some("role"),
-        ),
-        (
-            json!({"email": 42, "role": "editor"}),
-            "invalid_field",
-            Some("email"),
-        ),
-        (
-            json!({"email": "not-an-email", "role": "editor"}),
-            "invalid_email",
-            Some("email"),
-        ),
-        (
-            json!({"email": "jane@example.com\r\nBcc: x@evil.com", "role": "editor"}),
-            "invalid_email",
-            Some("email"),
-        ),
-        (
-            json!({"email": "jane@evil.com", "role": "editor"}),
-            "email_domain_not_allowed",
-            Some("email"),
-        ),
-        (
-            json!({"email": "jane@example.com", "role": "admin"}),
-            "invalid_role",
-            Some("role"),
-        ),
+        (json!({"email": "jane@example.com"}), "missing_field", Some("role")),
+        (json!({"email": 42, "role": "editor"}), "invalid_field", Some("email")),
+        (json!({"email": "not-an-email", "role": "editor"}), "invalid_email", Some("email")),
+        (json!({"email": "jane@example.com\r\nBcc: x@evil.com", "role": "editor"}), "invalid_email", Some("email")),
+        (json!({"email": "jane@evil.com", "role": "editor"}), "email_domain_not_allowed", Some("email")),
+        (json!({"email": "jane@example.com", "role": "admin"}), "invalid_role", Some("role")),
     ];
     for (body, code, field) in cases {
-        let reply = api
-            .call("POST", &path, Some(body.clone()), Some(&owner))
-            .await;
-        assert_eq!(
-            (reply.status, reply.code(), reply.body["field"].as_str()),
-            (400, code, field),
-            "{body}"
-        );
-        assert!(reply.body["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()));
+        let reply = api.call("POST", &path, Some(body.clone()), Some(&owner)).await;
+        assert_eq!((reply.status, reply.code(), reply.body["field"].as_str()), (400, code, field), "{body}");
+        assert!(reply.body["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
-    assert!(
-        api.queued().await.is_empty(),
-        "nothing queued for refused input"
-    );
+    assert!(api.queued().await.is_empty(), "nothing queued for refused input");
     let list = api.call("GET", &path, None, Some(&owner)).await;
     assert_eq!(list.body, json!([]), "nothing written for refused input");
 }
@@ -239,76 +120,24 @@ async fn identity_and_permissions_are_enforced() {
     let (owner, pid) = api.project().await;
     let path = format!("/api/v1/projects/{pid}/invitations");
     let invite = |email: &str, role: &str| json!({"email": email, "role": role});
-    let anonymous = api
-        .call("POST", &path, Some(invite("a@example.com", "editor")), None)
-        .await;
-    assert_eq!(
-        (anonymous.status, anonymous.code()),
-        (401, "unauthenticated")
-    );
+    let anonymous = api.call("POST", &path, Some(invite("a@example.com", "editor")), None).await;
+    assert_eq!((anonymous.status, anonymous.code()), (401, "unauthenticated"));
     let stranger = user("stranger");
-    let outside = api
-        .call(
-            "POST",
-            &path,
-            Some(invite("a@example.com", "editor")),
-            Some(&stranger),
-        )
-        .await;
+    let outside = api.call("POST", &path, Some(invite("a@example.com", "editor")), Some(&stranger)).await;
     assert_eq!((outside.status, outside.code()), (404, "not_found"));
-    assert_eq!(
-        api.call("GET", &path, None, Some(&stranger)).await.status,
-        404
-    );
+    assert_eq!(api.call("GET", &path, None, Some(&stranger)).await.status, 404);
     let editor = api.member(&owner, &pid, "editor").await;
-    let no_rights = api
-        .call(
-            "POST",
-            &path,
-            Some(invite("a@example.com", "readonly")),
-            Some(&editor),
-        )
-        .await;
+    let no_rights = api.call("POST", &path, Some(invite("a@example.com", "readonly")), Some(&editor)).await;
     assert_eq!((no_rights.status, no_rights.code()), (403, "forbidden"));
-    assert_eq!(
-        api.call("GET", &path, None, Some(&editor)).await.status,
-        403
-    );
+    assert_eq!(api.call("GET", &path, None, Some(&editor)).await.status, 403);
     let manager = api.member(&owner, &pid, "manager").await;
-    let above = api
-        .call(
-            "POST",
-            &path,
-            Some(invite("a@example.com", "owner")),
-            Some(&manager),
-        )
-        .await;
+    let above = api.call("POST", &path, Some(invite("a@example.com", "owner")), Some(&manager)).await;
     assert_eq!((above.status, above.code()), (403, "role_above_own"));
-    assert_eq!(
-        api.call(
-            "POST",
-            &path,
-            Some(invite("b@example.com", "manager")),
-            Some(&manager)
-        )
-        .await
-        .status,
-        201
-    );
+    assert_eq!(api.call("POST", &path, Some(invite("b@example.com", "manager")), Some(&manager)).await.status, 201);
     // Managers use all five spec endpoints.
     let id = api.invite(&owner, &pid, "c@example.com", "readonly").await;
-    assert_eq!(
-        api.call("GET", &path, None, Some(&manager)).await.status,
-        200
-    );
-    let put = api
-        .call(
-            "PUT",
-            &path,
-            Some(json!({"invitation_id": id, "role": "editor"})),
-            Some(&manager),
-        )
-        .await;
+    assert_eq!(api.call("GET", &path, None, Some(&manager)).await.status, 200);
+    let put = api.call("PUT", &path, Some(json!({"invitation_id": id, "role": "editor"})), Some(&manager)).await;
     assert_eq!(put.status, 200, "{put:?}");
     api.clock.advance(Duration::seconds(61));
     let resend = api
@@ -319,10 +148,7 @@ async fn identity_and_permissions_are_enforced() {
             Some(&manager),
         )
         .await;
-    assert_eq!(
-        (resend.status, resend.body.clone()),
-        (200, json!({"message": "Success"}))
-    );
+    assert_eq!((resend.status, resend.body.clone()), (200, json!({"message": "Success"})));
     let revoke = api
         .call(
             "POST",
@@ -331,10 +157,7 @@ async fn identity_and_permissions_are_enforced() {
             Some(&manager),
         )
         .await;
-    assert_eq!(
-        (revoke.status, revoke.body.clone()),
-        (200, json!({"message": "Success"}))
-    );
+    assert_eq!((revoke.status, revoke.body.clone()), (200, json!({"message": "Success"})));
 }
 
 #[tokio::test]
@@ -345,38 +168,18 @@ async fn another_projects_invitation_is_not_found_everywhere() {
     let (intruder, theirs) = api.project().await;
     let body = Some(json!({"invitation_id": id}));
     for (method, path, body) in [
-        (
-            "GET",
-            format!("/api/v1/projects/{theirs}/invitations/{id}"),
-            None,
-        ),
+        ("GET", format!("/api/v1/projects/{theirs}/invitations/{id}"), None),
         (
             "PUT",
             format!("/api/v1/projects/{theirs}/invitations"),
             Some(json!({"invitation_id": id, "role": "readonly"})),
         ),
-        (
-            "POST",
-            format!("/api/v1/projects/{theirs}/resend-invitation"),
-            body.clone(),
-        ),
-        (
-            "POST",
-            format!("/api/v1/projects/{theirs}/revoke-invitation"),
-            body.clone(),
-        ),
-        (
-            "POST",
-            format!("/api/v1/projects/{pid}/revoke-invitation"),
-            body.clone(),
-        ),
+        ("POST", format!("/api/v1/projects/{theirs}/resend-invitation"), body.clone()),
+        ("POST", format!("/api/v1/projects/{theirs}/revoke-invitation"), body.clone()),
+        ("POST", format!("/api/v1/projects/{pid}/revoke-invitation"), body.clone()),
     ] {
         let reply = api.call(method, &path, body, Some(&intruder)).await;
-        assert_eq!(
-            (reply.status, reply.code()),
-            (404, "not_found"),
-            "{method} {path}"
-        );
+        assert_eq!((reply.status, reply.code()), (404, "not_found"), "{method} {path}");
     }
     let missing = api
         .call(
@@ -396,14 +199,7 @@ async fn another_projects_invitation_is_not_found_everywhere() {
         )
         .await;
     assert_eq!(numeric.status, 404);
-    let still = api
-        .call(
-            "GET",
-            &format!("/api/v1/projects/{pid}/invitations/{id}"),
-            None,
-            Some(&owner),
-        )
-        .await;
+    let still = api.call("GET", &format!("/api/v1/projects/{pid}/invitations/{id}"), None, Some(&owner)).await;
     assert_eq!(still.body["status"], 1);
 }
 
@@ -422,75 +218,24 @@ async fn duplicates_not_pending_and_cooldown_have_their_own_answers() {
         .await;
     assert_eq!((dup.status, dup.code()), (409, "duplicate_invitation"));
     let resend_path = format!("/api/v1/projects/{pid}/resend-invitation");
-    let early = api
-        .call(
-            "POST",
-            &resend_path,
-            Some(json!({"invitation_id": id})),
-            Some(&owner),
-        )
-        .await;
+    let early = api.call("POST", &resend_path, Some(json!({"invitation_id": id})), Some(&owner)).await;
     assert_eq!((early.status, early.code()), (429, "resend_cooldown"));
     let retry_after: u64 = early.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after));
     assert_eq!(api.queued().await.len(), 1, "only the create's message");
     api.clock.advance(Duration::seconds(60));
-    let resent = api
-        .call(
-            "POST",
-            &resend_path,
-            Some(json!({"invitation_id": id})),
-            Some(&owner),
-        )
-        .await;
+    let resent = api.call("POST", &resend_path, Some(json!({"invitation_id": id})), Some(&owner)).await;
     assert_eq!(resent.status, 200);
-    let read = api
-        .call(
-            "GET",
-            &format!("/api/v1/projects/{pid}/invitations/{id}"),
-            None,
-            Some(&owner),
-        )
-        .await;
+    let read = api.call("GET", &format!("/api/v1/projects/{pid}/invitations/{id}"), None, Some(&owner)).await;
     assert!(read.body["resent_at"].is_string());
     assert_eq!(api.queued().await.len(), 1, "one message for the resend");
     let revoke_path = format!("/api/v1/projects/{pid}/revoke-invitation");
-    assert_eq!(
-        api.call(
-            "POST",
-            &revoke_path,
-            Some(json!({"invitation_id": id})),
-            Some(&owner)
-        )
-        .await
-        .status,
-        200
-    );
-    let again = api
-        .call(
-            "POST",
-            &revoke_path,
-            Some(json!({"invitation_id": id})),
-            Some(&owner),
-        )
-        .await;
-    assert_eq!(
-        (again.status, again.code()),
-        (409, "invitation_not_pending")
-    );
+    assert_eq!(api.call("POST", &revoke_path, Some(json!({"invitation_id": id})), Some(&owner)).await.status, 200);
+    let again = api.call("POST", &revoke_path, Some(json!({"invitation_id": id})), Some(&owner)).await;
+    assert_eq!((again.status, again.code()), (409, "invitation_not_pending"));
     api.clock.advance(Duration::seconds(120));
-    let resend_revoked = api
-        .call(
-            "POST",
-            &resend_path,
-            Some(json!({"invitation_id": id})),
-            Some(&owner),
-        )
-        .await;
-    assert_eq!(
-        (resend_revoked.status, resend_revoked.code()),
-        (409, "invitation_not_pending")
-    );
+    let resend_revoked = api.call("POST", &resend_path, Some(json!({"invitation_id": id})), Some(&owner)).await;
+    assert_eq!((resend_revoked.status, resend_revoked.code()), (409, "invitation_not_pending"));
     let update_revoked = api
         .call(
             "PUT",
@@ -499,18 +244,8 @@ async fn duplicates_not_pending_and_cooldown_have_their_own_answers() {
             Some(&owner),
         )
         .await;
-    assert_eq!(
-        (update_revoked.status, update_revoked.code()),
-        (409, "invitation_not_pending")
-    );
-    let read = api
-        .call(
-            "GET",
-            &format!("/api/v1/projects/{pid}/invitations/{id}"),
-            None,
-            Some(&owner),
-        )
-        .await;
+    assert_eq!((update_revoked.status, update_revoked.code()), (409, "invitation_not_pending"));
+    let read = api.call("GET", &format!("/api/v1/projects/{pid}/invitations/{id}"), None, Some(&owner)).await;
     assert_eq!(read.body["status"], 3);
     assert!(read.body["revoked_at"].is_string());
 }
@@ -522,18 +257,8 @@ async fn expired_invitations_are_reported_and_resend_renews_them() {
     let id = api.invite(&owner, &pid, "jane@example.com", "editor").await;
     api.clock.advance(Duration::days(15));
     let path = format!("/api/v1/projects/{pid}/invitations/{id}");
-    assert_eq!(
-        api.call("GET", &path, None, Some(&owner)).await.body["status"],
-        5
-    );
-    let expired = api
-        .call(
-            "GET",
-            &format!("/api/v1/projects/{pid}/invitations?status=5"),
-            None,
-            Some(&owner),
-        )
-        .await;
+    assert_eq!(api.call("GET", &path, None, Some(&owner)).await.body["status"], 5);
+    let expired = api.call("GET", &format!("/api/v1/projects/{pid}/invitations?status=5"), None, Some(&owner)).await;
     assert_eq!(expired.body.as_array().unwrap().len(), 1);
     let resend = api
         .call(
@@ -544,10 +269,7 @@ async fn expired_invitations_are_reported_and_resend_renews_them() {
         )
         .await;
     assert_eq!(resend.status, 200);
-    assert_eq!(
-        api.call("GET", &path, None, Some(&owner)).await.body["status"],
-        1
-    );
+    assert_eq!(api.call("GET", &path, None, Some(&owner)).await.body["status"], 1);
 }
 
 #[tokio::test]
@@ -557,10 +279,7 @@ async fn lists_are_arrays_with_a_next_link_and_validated_parameters() {
     let mut ids = Vec::new();
     for i in 0..5 {
         api.clock.advance(Duration::milliseconds(2));
-        ids.push(
-            api.invite(&owner, &pid, &format!("u{i}@example.com"), "readonly")
-                .await,
-        );
+        ids.push(api.invite(&owner, &pid, &format!("u{i}@example.com"), "readonly").await);
     }
     let base = format!("/api/v1/projects/{pid}/invitations");
     let mut seen = Vec::new();
@@ -574,39 +293,24 @@ async fn lists_are_arrays_with_a_next_link_and_validated_parameters() {
         match page.header("link") {
             Some(link) => {
                 assert!(link.ends_with("; rel=\"next\""), "{link}");
-                next = link
-                    .trim_start_matches('<')
-                    .split('>')
-                    .next()
-                    .unwrap()
-                    .to_owned();
-                assert!(
-                    next.starts_with(&base) && next.contains("limit=2") && next.contains("cursor=")
-                );
+                next = link.trim_start_matches('<').split('>').next().unwrap().to_owned();
+                assert!(next.starts_with(&base) && next.contains("limit=2") && next.contains("cursor="));
             }
             None => break,
         }
     }
     assert_eq!(seen, ids);
     let all = api.call("GET", &base, None, Some(&owner)).await;
-    assert_eq!(
-        (all.body.as_array().unwrap().len(), all.header("link")),
-        (5, None)
-    );
+    assert_eq!((all.body.as_array().unwrap().len(), all.header("link")), (5, None));
     for (query, code) in [
         ("?cursor=bogus", "invalid_cursor"),
-        (
-            "?cursor=eyJ2IjoxLCJhZnRlciI6Im5vdC1hLXV1aWQifQ",
-            "invalid_cursor",
-        ),
+        ("?cursor=eyJ2IjoxLCJhZnRlciI6Im5vdC1hLXV1aWQifQ", "invalid_cursor"),
         ("?status=9", "invalid_status"),
         ("?status=pending", "invalid_status"),
         ("?limit=0", "invalid_limit"),
         ("?limit=101", "invalid_limit"),
     ] {
-        let reply = api
-            .call("GET", &format!("{base}{query}"), None, Some(&owner))
-            .await;
+        let reply = api.call("GET", &format!("{base}{query}"), None, Some(&owner)).await;
         assert_eq!((reply.status, reply.code()), (400, code), "{query}");
     }
     api.call(
@@ -616,26 +320,13 @@ async fn lists_are_arrays_with_a_next_link_and_validated_parameters() {
         Some(&owner),
     )
     .await;
-    let revoked = api
-        .call("GET", &format!("{base}?status=3"), None, Some(&owner))
-        .await;
+    let revoked = api.call("GET", &format!("{base}?status=3"), None, Some(&owner)).await;
     assert_eq!(
-        revoked
-            .body
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["id"].as_str().unwrap())
-            .collect::<Vec<_>>(),
+        revoked.body.as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect::<Vec<_>>(),
         vec![ids[2].as_str()]
     );
     assert_eq!(
-        api.call("GET", &format!("{base}?status=1"), None, Some(&owner))
-            .await
-            .body
-            .as_array()
-            .unwrap()
-            .len(),
+        api.call("GET", &format!("{base}?status=1"), None, Some(&owner)).await.body.as_array().unwrap().len(),
         4
     );
 }
@@ -648,58 +339,19 @@ async fn updates_change_role_quietly_and_a_new_address_is_emailed() {
     api.invite(&owner, &pid, "john@example.com", "editor").await;
     api.queued().await;
     let path = format!("/api/v1/projects/{pid}/invitations");
-    let role = api
-        .call(
-            "PUT",
-            &path,
-            Some(json!({"invitation_id": id, "role": "readonly"})),
-            Some(&owner),
-        )
-        .await;
-    assert_eq!(
-        (role.status, role.body["role"].as_str()),
-        (200, Some("readonly"))
-    );
+    let role = api.call("PUT", &path, Some(json!({"invitation_id": id, "role": "readonly"})), Some(&owner)).await;
+    assert_eq!((role.status, role.body["role"].as_str()), (200, Some("readonly")));
     assert!(api.queued().await.is_empty(), "a role change sends nothing");
-    let taken = api
-        .call(
-            "PUT",
-            &path,
-            Some(json!({"invitation_id": id, "email": "JOHN@example.com"})),
-            Some(&owner),
-        )
-        .await;
+    let taken =
+        api.call("PUT", &path, Some(json!({"invitation_id": id, "email": "JOHN@example.com"})), Some(&owner)).await;
     assert_eq!((taken.status, taken.code()), (409, "duplicate_invitation"));
-    let bad = api
-        .call(
-            "PUT",
-            &path,
-            Some(json!({"invitation_id": id, "email": "nope"})),
-            Some(&owner),
-        )
-        .await;
+    let bad = api.call("PUT", &path, Some(json!({"invitation_id": id, "email": "nope"})), Some(&owner)).await;
     assert_eq!((bad.status, bad.code()), (400, "invalid_email"));
-    let missing = api
-        .call(
-            "PUT",
-            &path,
-            Some(json!({"role": "readonly"})),
-            Some(&owner),
-        )
-        .await;
+    let missing = api.call("PUT", &path, Some(json!({"role": "readonly"})), Some(&owner)).await;
     assert_eq!((missing.status, missing.code()), (400, "missing_field"));
-    let moved = api
-        .call(
-            "PUT",
-            &path,
-            Some(json!({"invitation_id": id, "email": "june@example.com"})),
-            Some(&owner),
-        )
-        .await;
-    assert_eq!(
-        (moved.status, moved.body["email"].as_str()),
-        (200, Some("june@example.com"))
-    );
+    let moved =
+        api.call("PUT", &path, Some(json!({"invitation_id": id, "email": "june@example.com"})), Some(&owner)).await;
+    assert_eq!((moved.status, moved.body["email"].as_str()), (200, Some("june@example.com")));
     let queued = api.queued().await;
     assert_eq!(queued.len(), 1, "one email to the new address");
     assert_eq!(queued[0].invitation_id.to_string(), id);
@@ -710,122 +362,42 @@ async fn the_invitee_lists_accepts_and_declines_with_a_verified_email() {
     let api = Api::new().await;
     let (owner, pid) = api.project().await;
     let (_, other_pid) = {
-        let reply = api
-            .call(
-                "POST",
-                "/api/v1/projects",
-                Some(json!({"name": "Second"})),
-                Some(&owner),
-            )
-            .await;
+        let reply = api.call("POST", "/api/v1/projects", Some(json!({"name": "Second"})), Some(&owner)).await;
         (owner.clone(), reply.body["id"].as_str().unwrap().to_owned())
     };
     let jane = user_with_email("Jane.Doe@Example.com");
-    let first = api
-        .invite(&owner, &pid, "jane.doe@example.com", "editor")
-        .await;
-    let second = api
-        .invite(&owner, &other_pid, "JANE.DOE@example.com", "readonly")
-        .await;
-    api.invite(&owner, &pid, "someone@example.com", "editor")
-        .await;
-    let mine = api
-        .call("GET", "/api/v1/me/invitations", None, Some(&jane))
-        .await;
+    let first = api.invite(&owner, &pid, "jane.doe@example.com", "editor").await;
+    let second = api.invite(&owner, &other_pid, "JANE.DOE@example.com", "readonly").await;
+    api.invite(&owner, &pid, "someone@example.com", "editor").await;
+    let mine = api.call("GET", "/api/v1/me/invitations", None, Some(&jane)).await;
     assert_eq!(mine.status, 200);
-    let mut ids: Vec<_> = mine
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_owned())
-        .collect();
+    let mut ids: Vec<_> = mine.body.as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect();
     ids.sort();
     let mut expected = vec![first.clone(), second.clone()];
     expected.sort();
     assert_eq!(ids, expected);
-    let unverified = invitations::Caller {
-        email_verified: false,
-        ..jane.clone()
-    };
-    let refused = api
-        .call("GET", "/api/v1/me/invitations", None, Some(&unverified))
-        .await;
-    assert_eq!(
-        (refused.status, refused.code()),
-        (403, "email_not_verified")
-    );
+    let unverified = invitations::Caller { email_verified: false, ..jane.clone() };
+    let refused = api.call("GET", "/api/v1/me/invitations", None, Some(&unverified)).await;
+    assert_eq!((refused.status, refused.code()), (403, "email_not_verified"));
     let not_mine = user_with_email("john@example.com");
-    let steal = api
-        .call(
-            "POST",
-            &format!("/api/v1/projects/{pid}/invitations/{first}/accept"),
-            None,
-            Some(&not_mine),
-        )
-        .await;
+    let steal =
+        api.call("POST", &format!("/api/v1/projects/{pid}/invitations/{first}/accept"), None, Some(&not_mine)).await;
     assert_eq!(steal.status, 404);
-    let accepted = api
-        .call(
-            "POST",
-            &format!("/api/v1/projects/{pid}/invitations/{first}/accept"),
-            None,
-            Some(&jane),
-        )
-        .await;
-    assert_eq!(
-        (accepted.status, accepted.body["status"].as_u64()),
-        (200, Some(2))
-    );
+    let accepted =
+        api.call("POST", &format!("/api/v1/projects/{pid}/invitations/{first}/accept"), None, Some(&jane)).await;
+    assert_eq!((accepted.status, accepted.body["status"].as_u64()), (200, Some(2)));
     assert_eq!(accepted.body["accepted_by"], jane.user_id);
-    let project = api
-        .call("GET", &format!("/api/v1/projects/{pid}"), None, Some(&jane))
-        .await;
-    assert_eq!(
-        (project.status, project.body["role"].as_str()),
-        (200, Some("editor"))
-    );
-    let twice = api
-        .call(
-            "POST",
-            &format!("/api/v1/projects/{pid}/invitations/{first}/accept"),
-            None,
-            Some(&jane),
-        )
-        .await;
-    assert_eq!(
-        (twice.status, twice.code()),
-        (409, "invitation_not_pending")
-    );
+    let project = api.call("GET", &format!("/api/v1/projects/{pid}"), None, Some(&jane)).await;
+    assert_eq!((project.status, project.body["role"].as_str()), (200, Some("editor")));
+    let twice =
+        api.call("POST", &format!("/api/v1/projects/{pid}/invitations/{first}/accept"), None, Some(&jane)).await;
+    assert_eq!((twice.status, twice.code()), (409, "invitation_not_pending"));
     let declined = api
-        .call(
-            "POST",
-            &format!("/api/v1/projects/{other_pid}/invitations/{second}/decline"),
-            None,
-            Some(&jane),
-        )
+        .call("POST", &format!("/api/v1/projects/{other_pid}/invitations/{second}/decline"), None, Some(&jane))
         .await;
-    assert_eq!(
-        (declined.status, declined.body["status"].as_u64()),
-        (200, Some(4))
-    );
-    assert_eq!(
-        api.call(
-            "GET",
-            &format!("/api/v1/projects/{other_pid}"),
-            None,
-            Some(&jane)
-        )
-        .await
-        .status,
-        404
-    );
-    assert_eq!(
-        api.call("GET", "/api/v1/me/invitations", None, Some(&jane))
-            .await
-            .body,
-        json!([])
-    );
+    assert_eq!((declined.status, declined.body["status"].as_u64()), (200, Some(4)));
+    assert_eq!(api.call("GET", &format!("/api/v1/projects/{other_pid}"), None, Some(&jane)).await.status, 404);
+    assert_eq!(api.call("GET", "/api/v1/me/invitations", None, Some(&jane)).await.body, json!([]));
 }
 
 /// A queue that is not there: every send fails, as when SQS is down.
@@ -840,30 +412,13 @@ async fn a_failed_enqueue_keeps_the_invitation_marked_not_queued_and_resend_repa
     let (owner, pid) = api.project().await;
     let broken = api.with_queue(broken_queue(&api));
     let body = json!({"email": "jane@example.com", "role": "editor"}).to_string();
-    let created = api
-        .call_raw(
-            &broken,
-            "POST",
-            &format!("/api/v1/projects/{pid}/invitations"),
-            Some(&body),
-            Some(&owner),
-        )
-        .await;
+    let created =
+        api.call_raw(&broken, "POST", &format!("/api/v1/projects/{pid}/invitations"), Some(&body), Some(&owner)).await;
     assert_eq!(created.status, 201);
     assert_eq!(created.body["delivery_status"], "not_queued");
     let id = created.body["id"].as_str().unwrap().to_owned();
-    let read = api
-        .call(
-            "GET",
-            &format!("/api/v1/projects/{pid}/invitations/{id}"),
-            None,
-            Some(&owner),
-        )
-        .await;
-    assert_eq!(
-        read.body["delivery_status"], "not_queued",
-        "the failure is recorded, not only reported"
-    );
+    let read = api.call("GET", &format!("/api/v1/projects/{pid}/invitations/{id}"), None, Some(&owner)).await;
+    assert_eq!(read.body["delivery_status"], "not_queued", "the failure is recorded, not only reported");
     assert!(api.queued().await.is_empty());
     api.clock.advance(Duration::seconds(60));
     let resend = api
@@ -876,13 +431,6 @@ async fn a_failed_enqueue_keeps_the_invitation_marked_not_queued_and_resend_repa
         .await;
     assert_eq!(resend.status, 200);
     assert_eq!(api.queued().await.len(), 1);
-    let read = api
-        .call(
-            "GET",
-            &format!("/api/v1/projects/{pid}/invitations/{id}"),
-            None,
-            Some(&owner),
-        )
-        .await;
+    let read = api.call("GET", &format!("/api/v1/projects/{pid}/invitations/{id}"), None, Some(&owner)).await;
     assert_eq!(read.body["delivery_status"], "queued");
 }

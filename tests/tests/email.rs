@@ -11,16 +11,8 @@ use std::sync::Arc;
 use time::Duration;
 
 async fn sender(api: &Api, templates: EmailTemplates) -> Sender {
-    let mailer = SesMailer::new(
-        ses_client(),
-        verified_sender().await,
-        Some("invitations".into()),
-    );
-    Sender {
-        app: api.app.clone(),
-        mailer: Box::new(mailer),
-        templates,
-    }
+    let mailer = SesMailer::new(ses_client(), verified_sender().await, Some("invitations".into()));
+    Sender { app: api.app.clone(), mailer: Box::new(mailer), templates }
 }
 
 /// Creates a project and an invitation to a fresh address; returns the queued message.
@@ -37,15 +29,8 @@ fn body(message: &SendInvitationEmail) -> String {
     serde_json::to_string(message).unwrap()
 }
 
-async fn invitation(
-    api: &Api,
-    owner: &invitations::Caller,
-    message: &SendInvitationEmail,
-) -> serde_json::Value {
-    let path = format!(
-        "/api/v1/projects/{}/invitations/{}",
-        message.project_id, message.invitation_id
-    );
+async fn invitation(api: &Api, owner: &invitations::Caller, message: &SendInvitationEmail) -> serde_json::Value {
+    let path = format!("/api/v1/projects/{}/invitations/{}", message.project_id, message.invitation_id);
     api.call("GET", &path, None, Some(owner)).await.body
 }
 
@@ -54,31 +39,17 @@ async fn one_invitation_sends_one_email_with_its_link() {
     let api = Api::new().await;
     let sender = sender(&api, EmailTemplates::default()).await;
     let (owner, _, email, message) = invited(&api).await;
-    let response = handle(&sender, sqs_event(&[("m1".into(), body(&message))]))
-        .await
-        .unwrap();
+    let response = handle(&sender, sqs_event(&[("m1".into(), body(&message))])).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     let sent = emails_sent_to(&email).await;
     assert_eq!(sent.len(), 1, "exactly one email");
     let html = sent[0]["body"].as_str().unwrap();
-    assert!(
-        html.contains(&format!("invitation_id={}", message.invitation_id)),
-        "{html}"
-    );
+    assert!(html.contains(&format!("invitation_id={}", message.invitation_id)), "{html}");
     assert!(html.contains(&Settings::default().invitation_url));
     let subject = sent[0]["subject"].as_str().unwrap();
-    assert!(
-        subject.contains("Survey") && subject.contains(owner.email.as_deref().unwrap()),
-        "{subject}"
-    );
+    assert!(subject.contains("Survey") && subject.contains(owner.email.as_deref().unwrap()), "{subject}");
     let stored = invitation(&api, &owner, &message).await;
-    assert_eq!(
-        (
-            stored["delivery_status"].as_str(),
-            stored["send_count"].as_u64()
-        ),
-        (Some("sent"), Some(1))
-    );
+    assert_eq!((stored["delivery_status"].as_str(), stored["send_count"].as_u64()), (Some("sent"), Some(1)));
 }
 
 use invitations::Settings;
@@ -89,9 +60,7 @@ async fn the_same_batch_delivered_twice_sends_once() {
     let sender = sender(&api, EmailTemplates::default()).await;
     let (owner, _, email, message) = invited(&api).await;
     for _ in 0..2 {
-        let response = handle(&sender, sqs_event(&[("m1".into(), body(&message))]))
-            .await
-            .unwrap();
+        let response = handle(&sender, sqs_event(&[("m1".into(), body(&message))])).await.unwrap();
         assert!(response.batch_item_failures.is_empty());
     }
     assert_eq!(emails_sent_to(&email).await.len(), 1);
@@ -106,11 +75,7 @@ async fn ten_concurrent_deliveries_of_one_message_send_once() {
     let tasks: Vec<_> = (0..10)
         .map(|i| {
             let (sender, body) = (sender.clone(), body(&message));
-            tokio::spawn(async move {
-                handle(&sender, sqs_event(&[(format!("m{i}"), body)]))
-                    .await
-                    .unwrap()
-            })
+            tokio::spawn(async move { handle(&sender, sqs_event(&[(format!("m{i}"), body)])).await.unwrap() })
         })
         .collect();
     for task in tasks {
@@ -136,10 +101,7 @@ async fn a_revoked_or_superseded_invitation_is_not_sent() {
         )
         .await;
     assert_eq!(revoke.status, 200);
-    assert_eq!(
-        sender.send(&body(&message)).await.unwrap(),
-        SendOutcome::Skipped
-    );
+    assert_eq!(sender.send(&body(&message)).await.unwrap(), SendOutcome::Skipped);
     assert!(emails_sent_to(&email).await.is_empty());
     // A message from before an address change is stale: only the new address is emailed.
     let (owner, pid, old_email, old_message) = invited(&api).await;
@@ -154,15 +116,10 @@ async fn a_revoked_or_superseded_invitation_is_not_sent() {
         .await;
     assert_eq!(put.status, 200);
     let new_message = api.queued().await.remove(0);
-    let response = handle(
-        &sender,
-        sqs_event(&[
-            ("old".into(), body(&old_message)),
-            ("new".into(), body(&new_message)),
-        ]),
-    )
-    .await
-    .unwrap();
+    let response =
+        handle(&sender, sqs_event(&[("old".into(), body(&old_message)), ("new".into(), body(&new_message))]))
+            .await
+            .unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert!(emails_sent_to(&old_email).await.is_empty());
     assert_eq!(emails_sent_to(&new_email).await.len(), 1);
@@ -180,11 +137,7 @@ async fn a_malformed_record_is_reported_and_the_good_ones_are_sent() {
         ("good-2".into(), body(&second)),
     ]);
     let response = handle(&sender, event).await.unwrap();
-    let failed: Vec<_> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
+    let failed: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, vec!["bad"]);
     assert_eq!(emails_sent_to(&first_email).await.len(), 1);
     assert_eq!(emails_sent_to(&second_email).await.len(), 1);
@@ -205,33 +158,16 @@ async fn a_transient_ses_failure_is_retried_then_sent_once() {
         mailer: Box::new(SesMailer::new(unreachable, verified_sender().await, None)),
         templates: EmailTemplates::default(),
     };
-    let response = handle(&down, sqs_event(&[("m1".into(), body(&message))]))
-        .await
-        .unwrap();
-    assert_eq!(
-        response.batch_item_failures.len(),
-        1,
-        "the message is handed back for a retry"
-    );
+    let response = handle(&down, sqs_event(&[("m1".into(), body(&message))])).await.unwrap();
+    assert_eq!(response.batch_item_failures.len(), 1, "the message is handed back for a retry");
     let stored = invitation(&api, &owner, &message).await;
-    assert_eq!(
-        (
-            stored["delivery_status"].as_str(),
-            stored["send_count"].as_u64()
-        ),
-        (Some("queued"), Some(0))
-    );
+    assert_eq!((stored["delivery_status"].as_str(), stored["send_count"].as_u64()), (Some("queued"), Some(0)));
     assert!(stored["delivery_reason"].is_string());
     let up = sender(&api, EmailTemplates::default()).await;
-    let response = handle(&up, sqs_event(&[("m1".into(), body(&message))]))
-        .await
-        .unwrap();
+    let response = handle(&up, sqs_event(&[("m1".into(), body(&message))])).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(emails_sent_to(&email).await.len(), 1);
-    assert_eq!(
-        invitation(&api, &owner, &message).await["delivery_status"],
-        "sent"
-    );
+    assert_eq!(invitation(&api, &owner, &message).await["delivery_status"], "sent");
 }
 
 #[tokio::test]
@@ -241,32 +177,17 @@ async fn a_permanent_failure_marks_the_invitation_failed_without_retrying() {
     // SES refuses mail from an unverified identity: a permanent rejection.
     let rejecting = Sender {
         app: api.app.clone(),
-        mailer: Box::new(SesMailer::new(
-            ses_client(),
-            unique_email("unverified"),
-            None,
-        )),
+        mailer: Box::new(SesMailer::new(ses_client(), unique_email("unverified"), None)),
         templates: EmailTemplates::default(),
     };
-    let response = handle(&rejecting, sqs_event(&[("m1".into(), body(&message))]))
-        .await
-        .unwrap();
+    let response = handle(&rejecting, sqs_event(&[("m1".into(), body(&message))])).await.unwrap();
     assert!(response.batch_item_failures.is_empty(), "not retried");
     let stored = invitation(&api, &owner, &message).await;
     assert_eq!(stored["delivery_status"], "failed");
-    assert!(
-        stored["delivery_reason"]
-            .as_str()
-            .unwrap()
-            .contains("not verified"),
-        "{stored}"
-    );
+    assert!(stored["delivery_reason"].as_str().unwrap().contains("not verified"), "{stored}");
     assert!(emails_sent_to(&email).await.is_empty());
     // The redelivered message does not try again.
-    assert_eq!(
-        rejecting.send(&body(&message)).await.unwrap(),
-        SendOutcome::Skipped
-    );
+    assert_eq!(rejecting.send(&body(&message)).await.unwrap(), SendOutcome::Skipped);
 }
 
 fn ses_event(kind: &str, message_id: &str, project_id: &str, invitation_id: &str) -> String {
@@ -294,10 +215,7 @@ fn ses_event(kind: &str, message_id: &str, project_id: &str, invitation_id: &str
             "tags": {"project_id": [project_id], "invitation_id": [invitation_id], "ses:configuration-set": ["invitations"]}
         }
     });
-    detail
-        .as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
+    detail.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     json!({
         "version": "0", "id": "e1", "detail-type": detail_type, "source": "aws.ses", "account": "123456789012",
         "time": "2026-11-23T12:00:05Z", "region": "us-east-1", "resources": [], "detail": detail
@@ -312,47 +230,23 @@ async fn delivery_bounce_and_complaint_events_update_the_status() {
     let mut sent = Vec::new();
     for _ in 0..2 {
         let (owner, pid, _, message) = invited(&api).await;
-        let SendOutcome::Sent { message_id } = sender.send(&body(&message)).await.unwrap() else {
-            panic!("not sent")
-        };
+        let SendOutcome::Sent { message_id } = sender.send(&body(&message)).await.unwrap() else { panic!("not sent") };
         sent.push((owner, pid, message, message_id));
     }
     let (owner, pid, message, message_id) = &sent[0];
     let id = message.invitation_id.to_string();
     let events = |kind| sqs_event(&[("e".into(), ses_event(kind, message_id, pid, &id))]);
-    assert!(ses_events::handle(&api.app, events("Delivery"))
-        .await
-        .unwrap()
-        .batch_item_failures
-        .is_empty());
-    assert_eq!(
-        invitation(&api, owner, message).await["delivery_status"],
-        "delivered"
-    );
-    ses_events::handle(&api.app, events("Bounce"))
-        .await
-        .unwrap();
+    assert!(ses_events::handle(&api.app, events("Delivery")).await.unwrap().batch_item_failures.is_empty());
+    assert_eq!(invitation(&api, owner, message).await["delivery_status"], "delivered");
+    ses_events::handle(&api.app, events("Bounce")).await.unwrap();
     let bounced = invitation(&api, owner, message).await;
     assert_eq!(bounced["delivery_status"], "bounced");
-    assert!(bounced["delivery_reason"]
-        .as_str()
-        .unwrap()
-        .contains("Permanent"));
+    assert!(bounced["delivery_reason"].as_str().unwrap().contains("Permanent"));
     // A resend to a bounced address is refused until the address changes.
     api.clock.advance(Duration::minutes(5));
     let resend_path = format!("/api/v1/projects/{pid}/resend-invitation");
-    let refused = api
-        .call(
-            "POST",
-            &resend_path,
-            Some(json!({"invitation_id": id})),
-            Some(owner),
-        )
-        .await;
-    assert_eq!(
-        (refused.status, refused.code()),
-        (409, "email_undeliverable")
-    );
+    let refused = api.call("POST", &resend_path, Some(json!({"invitation_id": id})), Some(owner)).await;
+    assert_eq!((refused.status, refused.code()), (409, "email_undeliverable"));
     let put = api
         .call(
             "PUT",
@@ -361,17 +255,11 @@ async fn delivery_bounce_and_complaint_events_update_the_status() {
             Some(owner),
         )
         .await;
-    assert_eq!(
-        (put.status, put.body["delivery_status"].as_str()),
-        (200, Some("queued"))
-    );
+    assert_eq!((put.status, put.body["delivery_status"].as_str()), (200, Some("queued")));
 
     let (owner, pid, message, message_id) = &sent[1];
     let id = message.invitation_id.to_string();
-    let stale = sqs_event(&[(
-        "e".into(),
-        ses_event("Complaint", "some-older-message", pid, &id),
-    )]);
+    let stale = sqs_event(&[("e".into(), ses_event("Complaint", "some-older-message", pid, &id))]);
     ses_events::handle(&api.app, stale).await.unwrap();
     assert_eq!(
         invitation(&api, owner, message).await["delivery_status"],
@@ -380,37 +268,23 @@ async fn delivery_bounce_and_complaint_events_update_the_status() {
     );
     let complaint = sqs_event(&[("e".into(), ses_event("Complaint", message_id, pid, &id))]);
     ses_events::handle(&api.app, complaint).await.unwrap();
-    assert_eq!(
-        invitation(&api, owner, message).await["delivery_status"],
-        "complained"
-    );
-    let garbage = ses_events::handle(&api.app, sqs_event(&[("bad".into(), "nope".into())]))
-        .await
-        .unwrap();
+    assert_eq!(invitation(&api, owner, message).await["delivery_status"], "complained");
+    let garbage = ses_events::handle(&api.app, sqs_event(&[("bad".into(), "nope".into())])).await.unwrap();
     assert_eq!(garbage.batch_item_failures.len(), 1);
 }
 
 #[tokio::test]
 async fn crlf_in_a_subject_never_becomes_a_header() {
     let api = Api::new().await;
-    let templates = EmailTemplates {
-        subject: "Join {project}\r\nBcc: attacker@evil.com".into(),
-        ..EmailTemplates::default()
-    };
+    let templates =
+        EmailTemplates { subject: "Join {project}\r\nBcc: attacker@evil.com".into(), ..EmailTemplates::default() };
     let sender = sender(&api, templates).await;
     let (_, _, email, message) = invited(&api).await;
     sender.send(&body(&message)).await.unwrap();
     let sent = emails_sent_to(&email).await;
     assert_eq!(sent.len(), 1);
     let subject = sent[0]["subject"].as_str().unwrap();
-    assert!(
-        !subject.contains('\r') && !subject.contains('\n'),
-        "{subject:?}"
-    );
+    assert!(!subject.contains('\r') && !subject.contains('\n'), "{subject:?}");
     assert_eq!(subject, "Join Survey Bcc: attacker@evil.com");
-    assert_eq!(
-        sent[0]["destinations"],
-        json!({"ToAddresses": [email]}),
-        "no extra recipient"
-    );
+    assert_eq!(sent[0]["destinations"], json!({"ToAddresses": [email]}), "no extra recipient");
 }

@@ -16,16 +16,8 @@ async fn fifty_concurrent_creates_of_one_address_make_one_invitation() {
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let (service, owner, pid) = (service.clone(), owner.clone(), project.id.clone());
-            let email = if i % 2 == 0 {
-                "Racer@Example.com"
-            } else {
-                "racer@example.com"
-            };
-            tokio::spawn(async move {
-                service
-                    .create_invitation(&owner, &pid, email, "editor")
-                    .await
-            })
+            let email = if i % 2 == 0 { "Racer@Example.com" } else { "racer@example.com" };
+            tokio::spawn(async move { service.create_invitation(&owner, &pid, email, "editor").await })
         })
         .collect();
     let (mut created, mut conflicts) = (0, 0);
@@ -39,10 +31,7 @@ async fn fifty_concurrent_creates_of_one_address_make_one_invitation() {
     println!("50 concurrent creates: {created} created, {conflicts} conflicts");
     assert_eq!((created, conflicts), (1, 49));
     assert_eq!(store_pending(&*store, "racer@example.com").await, 1);
-    let all = service
-        .list_invitations(&owner, &project.id, None, &Default::default())
-        .await
-        .unwrap();
+    let all = service.list_invitations(&owner, &project.id, None, &Default::default()).await.unwrap();
     assert_eq!(all.items.len(), 1);
 }
 
@@ -58,20 +47,10 @@ async fn accept_racing_revoke_has_exactly_one_winner_every_round() {
     let owner = user("owner");
     let (mut accepts, mut revokes) = (0, 0);
     for round in 0..100 {
-        let project = service
-            .create_project(&owner, &format!("Round {round}"), &[])
-            .await
-            .unwrap();
+        let project = service.create_project(&owner, &format!("Round {round}"), &[]).await.unwrap();
         let invitee = user_with_email(&format!("r{round}@example.com"));
-        let inv = service
-            .create_invitation(
-                &owner,
-                &project.id,
-                invitee.email.as_deref().unwrap(),
-                "editor",
-            )
-            .await
-            .unwrap();
+        let inv =
+            service.create_invitation(&owner, &project.id, invitee.email.as_deref().unwrap(), "editor").await.unwrap();
         let accept = {
             let (service, invitee, pid) = (service.clone(), invitee.clone(), project.id.clone());
             tokio::spawn(async move { service.accept(&invitee, &pid, inv.id).await })
@@ -81,16 +60,10 @@ async fn accept_racing_revoke_has_exactly_one_winner_every_round() {
             tokio::spawn(async move { service.revoke(&owner, &pid, inv.id).await })
         };
         let (accepted, revoked) = (accept.await.unwrap(), revoke.await.unwrap());
-        assert!(
-            accepted.is_ok() != revoked.is_ok(),
-            "round {round}: exactly one winner: {accepted:?} / {revoked:?}"
-        );
+        assert!(accepted.is_ok() != revoked.is_ok(), "round {round}: exactly one winner: {accepted:?} / {revoked:?}");
         let loser = accepted.as_ref().err().or(revoked.as_ref().err()).unwrap();
         assert_eq!(loser.code(), "invitation_not_pending", "round {round}");
-        let stored = service
-            .invitation(&owner, &project.id, inv.id)
-            .await
-            .unwrap();
+        let stored = service.invitation(&owner, &project.id, inv.id).await.unwrap();
         let membership = service.project(&invitee, &project.id).await;
         match stored.status {
             InvitationStatus::Accepted => {

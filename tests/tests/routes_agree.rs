@@ -20,11 +20,7 @@ fn openapi_routes() -> BTreeSet<String> {
         for (method, _) in item.as_mapping().unwrap() {
             let method = method.as_str().unwrap();
             if ["get", "post", "put", "delete", "patch"].contains(&method) {
-                routes.insert(format!(
-                    "{} {}",
-                    method.to_uppercase(),
-                    path.as_str().unwrap()
-                ));
+                routes.insert(format!("{} {}", method.to_uppercase(), path.as_str().unwrap()));
             }
         }
     }
@@ -41,20 +37,13 @@ fn template() -> (BTreeSet<(String, String)>, BTreeSet<String>) {
             continue;
         }
         assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda");
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
         binaries.insert(binary.clone());
         if let Some(events) = resource["Properties"]["Events"].as_mapping() {
             for (_, event) in events {
                 if event["Type"] == "HttpApi" {
                     let p = &event["Properties"];
-                    let route = format!(
-                        "{} {}",
-                        p["Method"].as_str().unwrap(),
-                        p["Path"].as_str().unwrap()
-                    );
+                    let route = format!("{} {}", p["Method"].as_str().unwrap(), p["Path"].as_str().unwrap());
                     routes.insert((route, binary.clone()));
                 }
             }
@@ -72,48 +61,22 @@ fn function_crates() -> BTreeSet<String> {
 
 #[test]
 fn openapi_router_and_template_agree() {
-    let router: BTreeSet<String> = local_server::routes()
-        .iter()
-        .map(|r| r.key.to_owned())
-        .collect();
+    let router: BTreeSet<String> = local_server::routes().iter().map(|r| r.key.to_owned()).collect();
     let (template_routes, _) = template();
-    let template_keys: BTreeSet<String> = template_routes
-        .iter()
-        .map(|(route, _)| route.clone())
-        .collect();
-    assert_eq!(
-        openapi_routes(),
-        router,
-        "openapi.yaml vs the function crates' ROUTEs"
-    );
-    assert_eq!(
-        template_keys, router,
-        "template.yaml vs the function crates' ROUTEs"
-    );
+    let template_keys: BTreeSet<String> = template_routes.iter().map(|(route, _)| route.clone()).collect();
+    assert_eq!(openapi_routes(), router, "openapi.yaml vs the function crates' ROUTEs");
+    assert_eq!(template_keys, router, "template.yaml vs the function crates' ROUTEs");
     assert_eq!(router.len(), 12);
 }
 
 #[test]
 fn every_function_crate_is_deployed_and_routes_to_its_own_binary() {
     let (routes, binaries) = template();
-    assert_eq!(
-        binaries,
-        function_crates(),
-        "template.yaml binaries vs functions/"
-    );
+    assert_eq!(binaries, function_crates(), "template.yaml binaries vs functions/");
     for (route, binary) in &routes {
         // The crate's ROUTE is declared in that crate's own source.
-        let source =
-            std::fs::read_to_string(root().join("functions").join(binary).join("src/lib.rs"))
-                .unwrap();
-        assert!(
-            source.contains(&format!("pub const ROUTE: &str = \"{route}\";")),
-            "{binary} does not serve {route}"
-        );
+        let source = std::fs::read_to_string(root().join("functions").join(binary).join("src/lib.rs")).unwrap();
+        assert!(source.contains(&format!("pub const ROUTE: &str = \"{route}\";")), "{binary} does not serve {route}");
     }
-    assert_eq!(
-        routes.len(),
-        local_server::routes().len(),
-        "one function per route"
-    );
+    assert_eq!(routes.len(), local_server::routes().len(), "one function per route");
 }

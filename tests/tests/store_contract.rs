@@ -40,138 +40,71 @@ contract!(
 
 async fn setup(
     store: Arc<dyn Store>,
-) -> (
-    invitations::Invitations,
-    Arc<invitations::clock::ManualClock>,
-    invitations::Caller,
-    String,
-) {
+) -> (invitations::Invitations, Arc<invitations::clock::ManualClock>, invitations::Caller, String) {
     let (service, clock) = service(store);
     let service = service.with_email_queue(Arc::new(MemoryQueue::new()));
     let owner = user("owner");
-    let project = service
-        .create_project(&owner, "Field survey", &[])
-        .await
-        .unwrap();
+    let project = service.create_project(&owner, "Field survey", &[]).await.unwrap();
     (service, clock, owner, project.id)
 }
 
 async fn creating_an_invitation_stores_it_pending_with_a_marker(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
-    let inv = service
-        .create_invitation(&owner, &pid, " Jane.Doe@Example.com ", "editor")
-        .await
-        .unwrap();
+    let inv = service.create_invitation(&owner, &pid, " Jane.Doe@Example.com ", "editor").await.unwrap();
     assert_eq!(inv.email, "Jane.Doe@Example.com");
     assert_eq!(inv.email_normalized, "jane.doe@example.com");
-    let stored = store
-        .invitations_by_key(&[(pid.clone(), inv.id)])
-        .await
-        .unwrap();
+    let stored = store.invitations_by_key(&[(pid.clone(), inv.id)]).await.unwrap();
     assert_eq!(stored, vec![inv.clone()]);
-    let markers = store
-        .pending_for_email("jane.doe@example.com")
-        .await
-        .unwrap();
+    let markers = store.pending_for_email("jane.doe@example.com").await.unwrap();
     assert_eq!(markers.len(), 1);
-    assert_eq!(
-        (markers[0].invitation_id, markers[0].role),
-        (inv.id, Role::Editor)
-    );
+    assert_eq!((markers[0].invitation_id, markers[0].role), (inv.id, Role::Editor));
 }
 
 async fn a_second_pending_invitation_for_the_same_address_conflicts(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
-    service
-        .create_invitation(&owner, &pid, "jane@example.com", "editor")
-        .await
-        .unwrap();
-    let err = service
-        .create_invitation(&owner, &pid, "JANE@example.com", "readonly")
-        .await
-        .unwrap_err();
+    service.create_invitation(&owner, &pid, "jane@example.com", "editor").await.unwrap();
+    let err = service.create_invitation(&owner, &pid, "JANE@example.com", "readonly").await.unwrap_err();
     assert_eq!(err.code(), "duplicate_invitation");
     // Another project may invite the same address.
     let other = service.create_project(&owner, "Other", &[]).await.unwrap();
-    service
-        .create_invitation(&owner, &other.id, "jane@example.com", "editor")
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .pending_for_email("jane@example.com")
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
+    service.create_invitation(&owner, &other.id, "jane@example.com", "editor").await.unwrap();
+    assert_eq!(store.pending_for_email("jane@example.com").await.unwrap().len(), 2);
 }
 
 async fn an_expired_invitation_is_replaced_by_a_new_one(store: Arc<dyn Store>) {
     let (service, clock, owner, pid) = setup(store.clone()).await;
-    let old = service
-        .create_invitation(&owner, &pid, "jane@example.com", "readonly")
-        .await
-        .unwrap();
+    let old = service.create_invitation(&owner, &pid, "jane@example.com", "readonly").await.unwrap();
     clock.advance(Policy::default().ttl + Duration::seconds(1));
-    let new = service
-        .create_invitation(&owner, &pid, "jane@example.com", "editor")
-        .await
-        .unwrap();
+    let new = service.create_invitation(&owner, &pid, "jane@example.com", "editor").await.unwrap();
     assert_ne!(new.id, old.id);
-    let both = store
-        .invitations_by_key(&[(pid.clone(), old.id), (pid.clone(), new.id)])
-        .await
-        .unwrap();
+    let both = store.invitations_by_key(&[(pid.clone(), old.id), (pid.clone(), new.id)]).await.unwrap();
     assert_eq!(both[0].status, InvitationStatus::Expired);
     assert_eq!(both[1].status, InvitationStatus::Pending);
     let markers = store.pending_for_email("jane@example.com").await.unwrap();
-    assert_eq!(
-        markers.iter().map(|m| m.invitation_id).collect::<Vec<_>>(),
-        vec![new.id]
-    );
+    assert_eq!(markers.iter().map(|m| m.invitation_id).collect::<Vec<_>>(), vec![new.id]);
 }
 
 async fn only_managers_and_owners_invite_and_never_above_their_role(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
     let stranger = user("stranger");
     assert_eq!(
-        service
-            .create_invitation(&stranger, &pid, "a@example.com", "readonly")
-            .await
-            .unwrap_err(),
+        service.create_invitation(&stranger, &pid, "a@example.com", "readonly").await.unwrap_err(),
         AppError::NotFound
     );
     // Make an editor and a manager through accepted invitations.
     for (name, role) in [("ed", "editor"), ("max", "manager")] {
         let member = user(name);
-        let inv = service
-            .create_invitation(&owner, &pid, member.email.as_deref().unwrap(), role)
-            .await
-            .unwrap();
+        let inv = service.create_invitation(&owner, &pid, member.email.as_deref().unwrap(), role).await.unwrap();
         service.accept(&member, &pid, inv.id).await.unwrap();
-        let err = service
-            .create_invitation(&member, &pid, &unique_email("x"), "owner")
-            .await
-            .unwrap_err();
-        let expected = if role == "editor" {
-            "forbidden"
-        } else {
-            "role_above_own"
-        };
+        let err = service.create_invitation(&member, &pid, &unique_email("x"), "owner").await.unwrap_err();
+        let expected = if role == "editor" { "forbidden" } else { "role_above_own" };
         assert_eq!(err.code(), expected, "{role} inviting an owner");
         if role == "manager" {
-            service
-                .create_invitation(&member, &pid, &unique_email("y"), "manager")
-                .await
-                .unwrap();
+            service.create_invitation(&member, &pid, &unique_email("y"), "manager").await.unwrap();
         }
     }
     assert_eq!(
-        service
-            .create_invitation(&owner, "no-such-project", "a@example.com", "readonly")
-            .await
-            .unwrap_err(),
+        service.create_invitation(&owner, "no-such-project", "a@example.com", "readonly").await.unwrap_err(),
         AppError::NotFound
     );
 }
@@ -180,277 +113,107 @@ async fn a_project_allow_list_refuses_other_domains(store: Arc<dyn Store>) {
     let (service, _) = service(store.clone());
     let service = service.with_email_queue(Arc::new(MemoryQueue::new()));
     let owner = user("owner");
-    let project = service
-        .create_project(
-            &owner,
-            "Corp",
-            &["example.com".into(), "*.corp.example.org".into()],
-        )
-        .await
-        .unwrap();
-    service
-        .create_invitation(&owner, &project.id, "a@example.com", "editor")
-        .await
-        .unwrap();
-    service
-        .create_invitation(&owner, &project.id, "b@eu.corp.example.org", "editor")
-        .await
-        .unwrap();
-    let err = service
-        .create_invitation(&owner, &project.id, "c@evil.com", "editor")
-        .await
-        .unwrap_err();
+    let project =
+        service.create_project(&owner, "Corp", &["example.com".into(), "*.corp.example.org".into()]).await.unwrap();
+    service.create_invitation(&owner, &project.id, "a@example.com", "editor").await.unwrap();
+    service.create_invitation(&owner, &project.id, "b@eu.corp.example.org", "editor").await.unwrap();
+    let err = service.create_invitation(&owner, &project.id, "c@evil.com", "editor").await.unwrap_err();
     assert_eq!(err.code(), "email_domain_not_allowed");
-    assert!(store
-        .pending_for_email("c@evil.com")
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(store.pending_for_email("c@evil.com").await.unwrap().is_empty());
 }
 
 async fn a_failed_create_writes_nothing(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
     let email = Email::parse("ghost@example.com").unwrap();
     let now = service.now();
-    let invitation = Invitation::new(
-        &pid,
-        &email,
-        Role::Editor,
-        "not-a-member",
-        None,
-        now,
-        &Policy::default(),
-    );
+    let invitation = Invitation::new(&pid, &email, Role::Editor, "not-a-member", None, now, &Policy::default());
     let guard = CreateGuard {
         inviter: "not-a-member".into(),
         min_inviter_role: Role::Manager,
         domain_candidates: vec!["example.com".into()],
     };
-    assert_eq!(
-        store.create_invitation(&invitation, &guard, None).await,
-        Err(StoreError::NotMember)
-    );
-    assert!(store
-        .invitations_by_key(&[(pid.clone(), invitation.id)])
-        .await
-        .unwrap()
-        .is_empty());
-    assert!(store
-        .pending_for_email("ghost@example.com")
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(store.create_invitation(&invitation, &guard, None).await, Err(StoreError::NotMember));
+    assert!(store.invitations_by_key(&[(pid.clone(), invitation.id)]).await.unwrap().is_empty());
+    assert!(store.pending_for_email("ghost@example.com").await.unwrap().is_empty());
     // A duplicate leaves the first invitation alone and adds nothing.
-    let first = service
-        .create_invitation(&owner, &pid, "ghost@example.com", "editor")
-        .await
-        .unwrap();
-    let second = Invitation::new(
-        &pid,
-        &email,
-        Role::ReadOnly,
-        &owner.user_id,
-        None,
-        now,
-        &Policy::default(),
-    );
-    let guard = CreateGuard {
-        inviter: owner.user_id.clone(),
-        ..guard
-    };
+    let first = service.create_invitation(&owner, &pid, "ghost@example.com", "editor").await.unwrap();
+    let second = Invitation::new(&pid, &email, Role::ReadOnly, &owner.user_id, None, now, &Policy::default());
+    let guard = CreateGuard { inviter: owner.user_id.clone(), ..guard };
     assert!(
         matches!(store.create_invitation(&second, &guard, None).await, Err(StoreError::DuplicatePending(m)) if m.invitation_id == first.id)
     );
-    assert!(store
-        .invitations_by_key(&[(pid.clone(), second.id)])
-        .await
-        .unwrap()
-        .is_empty());
-    let page = store
-        .invitations(&pid, None, now, &PageRequest::default())
-        .await
-        .unwrap();
+    assert!(store.invitations_by_key(&[(pid.clone(), second.id)]).await.unwrap().is_empty());
+    let page = store.invitations(&pid, None, now, &PageRequest::default()).await.unwrap();
     assert_eq!(page.items, vec![first]);
 }
 
 async fn revoke_and_decline_free_the_address(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
     let jane = user_with_email("jane@example.com");
-    let inv = service
-        .create_invitation(&owner, &pid, "jane@example.com", "editor")
-        .await
-        .unwrap();
+    let inv = service.create_invitation(&owner, &pid, "jane@example.com", "editor").await.unwrap();
     let revoked = service.revoke(&owner, &pid, inv.id).await.unwrap();
     assert_eq!(revoked.status, InvitationStatus::Revoked);
     assert!(revoked.revoked_at.is_some());
-    assert_eq!(
-        service
-            .revoke(&owner, &pid, inv.id)
-            .await
-            .unwrap_err()
-            .code(),
-        "invitation_not_pending"
-    );
-    assert!(store
-        .pending_for_email("jane@example.com")
-        .await
-        .unwrap()
-        .is_empty());
-    let again = service
-        .create_invitation(&owner, &pid, "jane@example.com", "editor")
-        .await
-        .unwrap();
+    assert_eq!(service.revoke(&owner, &pid, inv.id).await.unwrap_err().code(), "invitation_not_pending");
+    assert!(store.pending_for_email("jane@example.com").await.unwrap().is_empty());
+    let again = service.create_invitation(&owner, &pid, "jane@example.com", "editor").await.unwrap();
     let declined = service.decline(&jane, &pid, again.id).await.unwrap();
     assert_eq!(declined.status, InvitationStatus::Declined);
-    assert_eq!(
-        service
-            .accept(&jane, &pid, again.id)
-            .await
-            .unwrap_err()
-            .code(),
-        "invitation_not_pending"
-    );
-    assert!(store
-        .pending_for_email("jane@example.com")
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(service.accept(&jane, &pid, again.id).await.unwrap_err().code(), "invitation_not_pending");
+    assert!(store.pending_for_email("jane@example.com").await.unwrap().is_empty());
 }
 
 async fn accept_writes_membership_and_never_downgrades(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
     let jane = user_with_email("Jane@Example.com");
-    let inv = service
-        .create_invitation(&owner, &pid, "jane@example.com", "manager")
-        .await
-        .unwrap();
+    let inv = service.create_invitation(&owner, &pid, "jane@example.com", "manager").await.unwrap();
     let accepted = service.accept(&jane, &pid, inv.id).await.unwrap();
     assert_eq!(accepted.status, InvitationStatus::Accepted);
     assert_eq!(accepted.accepted_by.as_deref(), Some(jane.user_id.as_str()));
     assert_eq!(service.project(&jane, &pid).await.unwrap().1, Role::Manager);
     // A later, lower invitation is accepted but the higher role stays.
-    let lower = service
-        .create_invitation(&owner, &pid, "jane@example.com", "readonly")
-        .await
-        .unwrap();
+    let lower = service.create_invitation(&owner, &pid, "jane@example.com", "readonly").await.unwrap();
     service.accept(&jane, &pid, lower.id).await.unwrap();
     assert_eq!(service.project(&jane, &pid).await.unwrap().1, Role::Manager);
     // A higher one upgrades.
-    let higher = service
-        .create_invitation(&owner, &pid, "jane@example.com", "owner")
-        .await
-        .unwrap();
+    let higher = service.create_invitation(&owner, &pid, "jane@example.com", "owner").await.unwrap();
     service.accept(&jane, &pid, higher.id).await.unwrap();
     assert_eq!(service.project(&jane, &pid).await.unwrap().1, Role::Owner);
-    let members = service
-        .members(&owner, &pid, &PageRequest::default())
-        .await
-        .unwrap();
+    let members = service.members(&owner, &pid, &PageRequest::default()).await.unwrap();
     assert_eq!(members.items.len(), 2);
     // Someone else's invitation is not found for the caller.
-    let other = service
-        .create_invitation(&owner, &pid, "john@example.com", "editor")
-        .await
-        .unwrap();
-    assert_eq!(
-        service.accept(&jane, &pid, other.id).await.unwrap_err(),
-        AppError::NotFound
-    );
-    let unverified = invitations::Caller {
-        email_verified: false,
-        ..user_with_email("john@example.com")
-    };
-    assert_eq!(
-        service
-            .accept(&unverified, &pid, other.id)
-            .await
-            .unwrap_err()
-            .code(),
-        "email_not_verified"
-    );
+    let other = service.create_invitation(&owner, &pid, "john@example.com", "editor").await.unwrap();
+    assert_eq!(service.accept(&jane, &pid, other.id).await.unwrap_err(), AppError::NotFound);
+    let unverified = invitations::Caller { email_verified: false, ..user_with_email("john@example.com") };
+    assert_eq!(service.accept(&unverified, &pid, other.id).await.unwrap_err().code(), "email_not_verified");
 }
 
 async fn a_stale_version_is_refused_and_leaves_the_state_alone(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
-    let inv = service
-        .create_invitation(&owner, &pid, "jane@example.com", "editor")
-        .await
-        .unwrap();
+    let inv = service.create_invitation(&owner, &pid, "jane@example.com", "editor").await.unwrap();
     let now = service.now();
     let revoked = inv.revoke(now).unwrap();
-    store
-        .save(Transition {
-            from: &inv,
-            to: &revoked,
-        })
-        .await
-        .unwrap();
+    store.save(Transition { from: &inv, to: &revoked }).await.unwrap();
     let declined = inv.decline(now).unwrap();
-    assert_eq!(
-        store
-            .save(Transition {
-                from: &inv,
-                to: &declined
-            })
-            .await,
-        Err(StoreError::Conflict)
-    );
-    let stored = store
-        .invitations_by_key(&[(pid.clone(), inv.id)])
-        .await
-        .unwrap();
+    assert_eq!(store.save(Transition { from: &inv, to: &declined }).await, Err(StoreError::Conflict));
+    let stored = store.invitations_by_key(&[(pid.clone(), inv.id)]).await.unwrap();
     assert_eq!(stored[0].status, InvitationStatus::Revoked);
 }
 
 async fn changing_the_address_moves_the_marker_and_checks_uniqueness(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
-    let inv = service
-        .create_invitation(&owner, &pid, "jane@example.com", "editor")
-        .await
-        .unwrap();
-    service
-        .create_invitation(&owner, &pid, "john@example.com", "editor")
-        .await
-        .unwrap();
-    let err = service
-        .update_invitation(&owner, &pid, inv.id, Some("john@example.com"), None)
-        .await
-        .unwrap_err();
+    let inv = service.create_invitation(&owner, &pid, "jane@example.com", "editor").await.unwrap();
+    service.create_invitation(&owner, &pid, "john@example.com", "editor").await.unwrap();
+    let err = service.update_invitation(&owner, &pid, inv.id, Some("john@example.com"), None).await.unwrap_err();
     assert_eq!(err.code(), "duplicate_invitation");
-    assert_eq!(
-        store
-            .pending_for_email("jane@example.com")
-            .await
-            .unwrap()
-            .len(),
-        1,
-        "unchanged after the refusal"
-    );
-    let moved = service
-        .update_invitation(
-            &owner,
-            &pid,
-            inv.id,
-            Some("june@example.com"),
-            Some("readonly"),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        (moved.email.as_str(), moved.role),
-        ("june@example.com", Role::ReadOnly)
-    );
+    assert_eq!(store.pending_for_email("jane@example.com").await.unwrap().len(), 1, "unchanged after the refusal");
+    let moved =
+        service.update_invitation(&owner, &pid, inv.id, Some("june@example.com"), Some("readonly")).await.unwrap();
+    assert_eq!((moved.email.as_str(), moved.role), ("june@example.com", Role::ReadOnly));
     assert_ne!(moved.send_id, inv.send_id);
-    assert!(store
-        .pending_for_email("jane@example.com")
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(store.pending_for_email("jane@example.com").await.unwrap().is_empty());
     let markers = store.pending_for_email("june@example.com").await.unwrap();
-    assert_eq!(
-        (markers[0].invitation_id, markers[0].role),
-        (inv.id, Role::ReadOnly)
-    );
+    assert_eq!((markers[0].invitation_id, markers[0].role), (inv.id, Role::ReadOnly));
 }
 
 async fn lists_paginate_in_time_order_and_filter_by_status(store: Arc<dyn Store>) {
@@ -458,90 +221,43 @@ async fn lists_paginate_in_time_order_and_filter_by_status(store: Arc<dyn Store>
     let mut ids = Vec::new();
     for i in 0..7 {
         clock.advance(Duration::milliseconds(5));
-        ids.push(
-            service
-                .create_invitation(&owner, &pid, &format!("u{i}@example.com"), "readonly")
-                .await
-                .unwrap()
-                .id,
-        );
+        ids.push(service.create_invitation(&owner, &pid, &format!("u{i}@example.com"), "readonly").await.unwrap().id);
     }
     service.revoke(&owner, &pid, ids[1]).await.unwrap();
     service.revoke(&owner, &pid, ids[4]).await.unwrap();
     let mut seen = Vec::new();
     let mut page = page_request(Some("3"), None, invitations::service::is_uuid).unwrap();
     loop {
-        let result = service
-            .list_invitations(&owner, &pid, None, &page)
-            .await
-            .unwrap();
+        let result = service.list_invitations(&owner, &pid, None, &page).await.unwrap();
         assert!(result.items.len() <= 3);
         seen.extend(result.items.iter().map(|i| i.id));
         match result.next {
             Some(cursor) => {
-                page = page_request(
-                    Some("3"),
-                    Some(&cursor.encode()),
-                    invitations::service::is_uuid,
-                )
-                .unwrap()
+                page = page_request(Some("3"), Some(&cursor.encode()), invitations::service::is_uuid).unwrap()
             }
             None => break,
         }
     }
     assert_eq!(seen, ids);
-    let revoked = service
-        .list_invitations(
-            &owner,
-            &pid,
-            Some(InvitationStatus::Revoked),
-            &PageRequest::default(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        revoked.items.iter().map(|i| i.id).collect::<Vec<_>>(),
-        vec![ids[1], ids[4]]
-    );
-    let pending_page = PageRequest {
-        limit: 2,
-        after: None,
-    };
-    let pending = service
-        .list_invitations(&owner, &pid, Some(InvitationStatus::Pending), &pending_page)
-        .await
-        .unwrap();
-    assert_eq!(
-        pending.items.iter().map(|i| i.id).collect::<Vec<_>>(),
-        vec![ids[0], ids[2]]
-    );
+    let revoked =
+        service.list_invitations(&owner, &pid, Some(InvitationStatus::Revoked), &PageRequest::default()).await.unwrap();
+    assert_eq!(revoked.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![ids[1], ids[4]]);
+    let pending_page = PageRequest { limit: 2, after: None };
+    let pending = service.list_invitations(&owner, &pid, Some(InvitationStatus::Pending), &pending_page).await.unwrap();
+    assert_eq!(pending.items.iter().map(|i| i.id).collect::<Vec<_>>(), vec![ids[0], ids[2]]);
     assert!(pending.next.is_some());
     clock.advance(Policy::default().ttl);
-    let expired = service
-        .list_invitations(
-            &owner,
-            &pid,
-            Some(InvitationStatus::Expired),
-            &PageRequest::default(),
-        )
-        .await
-        .unwrap();
+    let expired =
+        service.list_invitations(&owner, &pid, Some(InvitationStatus::Expired), &PageRequest::default()).await.unwrap();
     assert_eq!(expired.items.len(), 5);
     assert!(service
-        .list_invitations(
-            &owner,
-            &pid,
-            Some(InvitationStatus::Pending),
-            &PageRequest::default()
-        )
+        .list_invitations(&owner, &pid, Some(InvitationStatus::Pending), &PageRequest::default())
         .await
         .unwrap()
         .items
         .is_empty());
     assert_eq!(
-        page_request(None, Some("garbage"), invitations::service::is_uuid)
-            .unwrap_err()
-            .code(),
+        page_request(None, Some("garbage"), invitations::service::is_uuid).unwrap_err().code(),
         "invalid_cursor"
     );
 }
@@ -549,80 +265,31 @@ async fn lists_paginate_in_time_order_and_filter_by_status(store: Arc<dyn Store>
 async fn an_invitation_id_never_reaches_another_project(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
     let intruder = user("intruder");
-    let their = service
-        .create_project(&intruder, "Theirs", &[])
-        .await
-        .unwrap();
-    let inv = service
-        .create_invitation(&owner, &pid, "jane@example.com", "editor")
-        .await
-        .unwrap();
-    assert_eq!(
-        service
-            .revoke(&intruder, &their.id, inv.id)
-            .await
-            .unwrap_err(),
-        AppError::NotFound
-    );
-    assert_eq!(
-        service
-            .invitation(&intruder, &their.id, inv.id)
-            .await
-            .unwrap_err(),
-        AppError::NotFound
-    );
-    assert_eq!(
-        service.revoke(&intruder, &pid, inv.id).await.unwrap_err(),
-        AppError::NotFound
-    );
-    assert_eq!(
-        service
-            .invitation(&owner, &pid, inv.id)
-            .await
-            .unwrap()
-            .status,
-        InvitationStatus::Pending
-    );
+    let their = service.create_project(&intruder, "Theirs", &[]).await.unwrap();
+    let inv = service.create_invitation(&owner, &pid, "jane@example.com", "editor").await.unwrap();
+    assert_eq!(service.revoke(&intruder, &their.id, inv.id).await.unwrap_err(), AppError::NotFound);
+    assert_eq!(service.invitation(&intruder, &their.id, inv.id).await.unwrap_err(), AppError::NotFound);
+    assert_eq!(service.revoke(&intruder, &pid, inv.id).await.unwrap_err(), AppError::NotFound);
+    assert_eq!(service.invitation(&owner, &pid, inv.id).await.unwrap().status, InvitationStatus::Pending);
 }
 
 async fn sign_up_accepts_every_pending_invitation_once(store: Arc<dyn Store>) {
     let (service, clock, owner, pid) = setup(store.clone()).await;
     let second = service.create_project(&owner, "Second", &[]).await.unwrap();
     let third = service.create_project(&owner, "Third", &[]).await.unwrap();
-    service
-        .create_invitation(&owner, &pid, "Jane.Doe@Example.com", "editor")
-        .await
-        .unwrap();
-    service
-        .create_invitation(&owner, &second.id, "jane.doe@example.com", "readonly")
-        .await
-        .unwrap();
-    let revoked = service
-        .create_invitation(&owner, &third.id, "jane.doe@example.com", "editor")
-        .await
-        .unwrap();
+    service.create_invitation(&owner, &pid, "Jane.Doe@Example.com", "editor").await.unwrap();
+    service.create_invitation(&owner, &second.id, "jane.doe@example.com", "readonly").await.unwrap();
+    let revoked = service.create_invitation(&owner, &third.id, "jane.doe@example.com", "editor").await.unwrap();
     service.revoke(&owner, &third.id, revoked.id).await.unwrap();
     clock.advance(Duration::seconds(1));
     let jane = user_with_email("jane.doe@example.com");
-    let report = service
-        .accept_all_for(&jane.user_id, "jane.doe@example.com")
-        .await
-        .unwrap();
+    let report = service.accept_all_for(&jane.user_id, "jane.doe@example.com").await.unwrap();
     assert_eq!(report.accepted, 2);
     for _ in 0..2 {
-        let again = service
-            .accept_all_for(&jane.user_id, "jane.doe@example.com")
-            .await
-            .unwrap();
+        let again = service.accept_all_for(&jane.user_id, "jane.doe@example.com").await.unwrap();
         assert_eq!(again.accepted, 0);
     }
     assert_eq!(service.project(&jane, &pid).await.unwrap().1, Role::Editor);
-    assert_eq!(
-        service.project(&jane, &second.id).await.unwrap().1,
-        Role::ReadOnly
-    );
-    assert_eq!(
-        service.project(&jane, &third.id).await.unwrap_err(),
-        AppError::NotFound
-    );
+    assert_eq!(service.project(&jane, &second.id).await.unwrap().1, Role::ReadOnly);
+    assert_eq!(service.project(&jane, &third.id).await.unwrap_err(), AppError::NotFound);
 }

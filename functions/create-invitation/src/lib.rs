@@ -13,9 +13,7 @@ pub async fn handle(app: &Invitations, request: Request) -> Response<Body> {
             let caller = caller(&request)?;
             let project_id = path_param(&request, "pk")?;
             let body: CreateInvitationBody = json_body(&request)?;
-            let invitation = app
-                .create_invitation(&caller, &project_id, &body.email, &body.role)
-                .await?;
+            let invitation = app.create_invitation(&caller, &project_id, &body.email, &body.role).await?;
             Ok(created(&app.view(&invitation)))
         }
         .await,

@@ -1,6 +1,4 @@
-use invitations::aws::{
-    email_queue_from_env, init_tracing, sdk_config, service_from_env, Timeouts,
-};
+use invitations::aws::{email_queue_from_env, init_tracing, sdk_config, service_from_env, Timeouts};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -12,9 +12,7 @@ pub async fn handle(app: &Invitations, request: Request) -> Response<Body> {
         async {
             let caller = caller(&request)?;
             let body: CreateProjectBody = json_body(&request)?;
-            let project = app
-                .create_project(&caller, &body.name, &body.allowed_email_domains)
-                .await?;
+            let project = app.create_project(&caller, &body.name, &body.allowed_email_domains).await?;
             Ok(created(&ProjectView::new(&project, Role::Owner)))
         }
         .await,

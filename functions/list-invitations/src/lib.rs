@@ -12,17 +12,13 @@ pub async fn handle(app: &Invitations, request: Request) -> Response<Body> {
         async {
             let caller = caller(&request)?;
             let project_id = path_param(&request, "pk")?;
-            let status = query_param(&request, "status")
-                .map(|s| parse_status(&s))
-                .transpose()?;
+            let status = query_param(&request, "status").map(|s| parse_status(&s)).transpose()?;
             let page = page_request(
                 query_param(&request, "limit").as_deref(),
                 query_param(&request, "cursor").as_deref(),
                 is_uuid,
             )?;
-            let invitations = app
-                .list_invitations(&caller, &project_id, status, &page)
-                .await?;
+            let invitations = app.list_invitations(&caller, &project_id, status, &page).await?;
             let views: Vec<_> = invitations.items.iter().map(|i| app.view(i)).collect();
             Ok(list(&request, &views, invitations.next.as_ref()))
         }

@@ -39,9 +39,7 @@ impl Trigger {
             return Outcome::Ignored("not a sign-up confirmation");
         }
         let attributes = &event["request"]["userAttributes"];
-        let (Some(user_id), Some(email)) =
-            (attributes["sub"].as_str(), attributes["email"].as_str())
-        else {
+        let (Some(user_id), Some(email)) = (attributes["sub"].as_str(), attributes["email"].as_str()) else {
             return Outcome::Ignored("no sub or email");
         };
         if attributes["email_verified"] != "true" {
@@ -57,10 +55,7 @@ impl Trigger {
             }
             Err(_) => tracing::warn!(user = %user_id, "acceptance timed out; handing off"),
         }
-        let message = ReconcileSignup {
-            user_id: user_id.to_owned(),
-            email: email.to_owned(),
-        };
+        let message = ReconcileSignup { user_id: user_id.to_owned(), email: email.to_owned() };
         let body = serde_json::to_string(&message).expect("message serializes");
         match tokio::time::timeout(HANDOFF_DEADLINE, self.reconcile_queue.send(body)).await {
             Ok(Ok(())) => Outcome::Deferred,
@@ -76,10 +71,7 @@ impl Trigger {
     }
 }
 
-pub async fn handle(
-    trigger: &Trigger,
-    event: LambdaEvent<Value>,
-) -> Result<Value, lambda_runtime::Error> {
+pub async fn handle(trigger: &Trigger, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
     trigger.on_confirmation(&event.payload).await;
     Ok(event.payload)
 }

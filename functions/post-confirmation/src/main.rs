@@ -1,6 +1,4 @@
-use invitations::aws::{
-    init_tracing, required_env, sdk_config, service_from_env, sqs_client, Timeouts,
-};
+use invitations::aws::{init_tracing, required_env, sdk_config, service_from_env, sqs_client, Timeouts};
 use invitations::queue::SqsQueue;
 use lambda_runtime::{service_fn, LambdaEvent};
 use post_confirmation::{handle, Trigger, ACCEPT_DEADLINE};

@@ -10,10 +10,7 @@ use lambda_runtime::LambdaEvent;
 pub async fn reconcile(app: &Invitations, body: &str) -> Result<usize, String> {
     let message: ReconcileSignup =
         serde_json::from_str(body).map_err(|e| format!("malformed reconcile message: {e}"))?;
-    let report = app
-        .accept_all_for(&message.user_id, &message.email)
-        .await
-        .map_err(|e| e.to_string())?;
+    let report = app.accept_all_for(&message.user_id, &message.email).await.map_err(|e| e.to_string())?;
     tracing::info!(user = %message.user_id, accepted = report.accepted, skipped = report.skipped, "sign-up reconciled");
     Ok(report.accepted)
 }
@@ -22,8 +19,5 @@ pub async fn handle(
     app: &Invitations,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(process_batch(event.payload, |body| async move {
-        reconcile(app, &body).await.map(|_| ())
-    })
-    .await)
+    Ok(process_batch(event.payload, |body| async move { reconcile(app, &body).await.map(|_| ()) }).await)
 }

@@ -5,8 +5,5 @@ use lambda_runtime::{service_fn, LambdaEvent};
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     let app = service_from_env(&sdk_config(Timeouts::API).await)?;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<_>| {
-        reconcile_signups::handle(&app, event)
-    }))
-    .await
+    lambda_runtime::run(service_fn(|event: LambdaEvent<_>| reconcile_signups::handle(&app, event))).await
 }

@@ -14,12 +14,7 @@ pub async fn handle(app: &Invitations, request: Request) -> Response<Body> {
             let caller = caller(&request)?;
             let project_id = path_param(&request, "pk")?;
             let body: InvitationIdBody = json_body(&request)?;
-            app.revoke(
-                &caller,
-                &project_id,
-                parse_invitation_id(&body.invitation_id)?,
-            )
-            .await?;
+            app.revoke(&caller, &project_id, parse_invitation_id(&body.invitation_id)?).await?;
             Ok(ok(&SUCCESS))
         }
         .await,

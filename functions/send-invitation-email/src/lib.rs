@@ -20,11 +20,7 @@ impl Sender {
     pub async fn send(&self, body: &str) -> Result<SendOutcome, String> {
         let message: SendInvitationEmail =
             serde_json::from_str(body).map_err(|e| format!("malformed send message: {e}"))?;
-        match self
-            .app
-            .deliver(&message, self.mailer.as_ref(), &self.templates)
-            .await
-        {
+        match self.app.deliver(&message, self.mailer.as_ref(), &self.templates).await {
             Ok(SendOutcome::Retry { reason }) => Err(reason),
             Ok(outcome) => Ok(outcome),
             Err(err) => Err(err.to_string()),
@@ -32,12 +28,6 @@ impl Sender {
     }
 }
 
-pub async fn handle(
-    sender: &Sender,
-    event: LambdaEvent<SqsEvent>,
-) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(process_batch(event.payload, |body| async move {
-        sender.send(&body).await.map(|_| ())
-    })
-    .await)
+pub async fn handle(sender: &Sender, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    Ok(process_batch(event.payload, |body| async move { sender.send(&body).await.map(|_| ()) }).await)
 }

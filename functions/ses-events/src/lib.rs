@@ -10,10 +10,7 @@ use lambda_runtime::LambdaEvent;
 /// Applies one event body; returns whether an invitation changed. `Err` asks for redelivery.
 pub async fn apply(app: &Invitations, body: &str) -> Result<bool, String> {
     match ses_events::parse(body, app.now())? {
-        Some(event) => app
-            .record_delivery_event(&event)
-            .await
-            .map_err(|e| e.to_string()),
+        Some(event) => app.record_delivery_event(&event).await.map_err(|e| e.to_string()),
         None => Ok(false),
     }
 }
@@ -22,8 +19,5 @@ pub async fn handle(
     app: &Invitations,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(process_batch(event.payload, |body| async move {
-        apply(app, &body).await.map(|_| ())
-    })
-    .await)
+    Ok(process_batch(event.payload, |body| async move { apply(app, &body).await.map(|_| ()) }).await)
 }

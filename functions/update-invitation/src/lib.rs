@@ -15,15 +15,8 @@ pub async fn handle(app: &Invitations, request: Request) -> Response<Body> {
             let project_id = path_param(&request, "pk")?;
             let body: UpdateInvitationBody = json_body(&request)?;
             let id = parse_invitation_id(&body.invitation_id)?;
-            let invitation = app
-                .update_invitation(
-                    &caller,
-                    &project_id,
-                    id,
-                    body.email.as_deref(),
-                    body.role.as_deref(),
-                )
-                .await?;
+            let invitation =
+                app.update_invitation(&caller, &project_id, id, body.email.as_deref(), body.role.as_deref()).await?;
             Ok(ok(&app.view(&invitation)))
         }
         .await,

@@ -19,12 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const FUNCTIONS: [&str; 4] = [
-    "create-invitation",
-    "list-invitations",
-    "accept-invitation",
-    "post-confirmation",
-];
+const FUNCTIONS: [&str; 4] = ["create-invitation", "list-invitations", "accept-invitation", "post-confirmation"];
 
 struct Args {
     release: PathBuf,
@@ -39,16 +34,9 @@ fn args() -> Args {
     let mut map = BTreeMap::new();
     let raw: Vec<String> = std::env::args().skip(1).collect();
     for pair in raw.chunks(2) {
-        map.insert(
-            pair[0].trim_start_matches("--").to_owned(),
-            pair.get(1).cloned().unwrap_or_default(),
-        );
+        map.insert(pair[0].trim_start_matches("--").to_owned(), pair.get(1).cloned().unwrap_or_default());
     }
-    let get = |k: &str| {
-        map.get(k)
-            .cloned()
-            .unwrap_or_else(|| panic!("--{k} is required"))
-    };
+    let get = |k: &str| map.get(k).cloned().unwrap_or_else(|| panic!("--{k} is required"));
     Args {
         release: get("release").into(),
         naive: get("naive").into(),
@@ -60,9 +48,7 @@ fn args() -> Args {
 }
 
 fn host_port(url: &str) -> String {
-    url.trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned()
+    url.trim_start_matches("http://").trim_end_matches('/').to_owned()
 }
 
 /// CPU time the process has used so far, from every thread's schedstat (nanoseconds).
@@ -92,8 +78,7 @@ fn foreign_connections(pid: u32, runtime_port: u16) -> usize {
             fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
                 .filter_map(|target| {
                     let t = target.to_string_lossy().into_owned();
-                    t.strip_prefix("socket:[")
-                        .map(|s| s.trim_end_matches(']').to_owned())
+                    t.strip_prefix("socket:[").map(|s| s.trim_end_matches(']').to_owned())
                 })
                 .collect()
         })
@@ -106,11 +91,7 @@ fn foreign_connections(pid: u32, runtime_port: u16) -> usize {
             if fields.len() < 10 || !inodes.iter().any(|i| i == fields[9]) || fields[3] == "0A" {
                 continue;
             }
-            let port = fields[2]
-                .rsplit(':')
-                .next()
-                .and_then(|p| u16::from_str_radix(p, 16).ok())
-                .unwrap_or(0);
+            let port = fields[2].rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok()).unwrap_or(0);
             if port != runtime_port {
                 count += 1;
             }
@@ -122,8 +103,7 @@ fn foreign_connections(pid: u32, runtime_port: u16) -> usize {
 fn sizes(binary: &Path) -> (u64, u64) {
     use std::io::Write;
     let bytes = std::fs::read(binary).unwrap();
-    let mut encoder =
-        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(&bytes).unwrap();
     (bytes.len() as u64, encoder.finish().unwrap().len() as u64)
 }
@@ -152,22 +132,14 @@ fn api_event(
     body: Option<&str>,
     caller: &Caller,
 ) -> String {
-    let claims = Claims {
-        sub: caller.user_id.clone(),
-        email: caller.email.clone().unwrap_or_default(),
-        email_verified: true,
-    };
-    let Value::Object(params) = params else {
-        unreachable!()
-    };
+    let claims =
+        Claims { sub: caller.user_id.clone(), email: caller.email.clone().unwrap_or_default(), email_verified: true };
+    let Value::Object(params) = params else { unreachable!() };
     local_server::event(route, method, path, query, params, body, Some(&claims)).to_string()
 }
 
 fn unique_email(prefix: &str) -> String {
-    format!(
-        "{prefix}.{}@example.com",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    )
+    format!("{prefix}.{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
 /// Invitations waiting to be accepted, one per future invocation.
@@ -182,12 +154,7 @@ async fn pending(fixture: &Fixture, count: usize) -> Vec<(Caller, String)> {
             };
             let invitation = fixture
                 .app
-                .create_invitation(
-                    &fixture.owner,
-                    &fixture.project,
-                    invitee.email.as_deref().unwrap(),
-                    "editor",
-                )
+                .create_invitation(&fixture.owner, &fixture.project, invitee.email.as_deref().unwrap(), "editor")
                 .await
                 .expect("setup invitation");
             (invitee, invitation.id.to_string())
@@ -237,22 +204,11 @@ async fn workload(name: &str, fixture: &Fixture, count: usize) -> Workload {
                 let (invitee, id) = &pool[i];
                 let path = format!("/api/v1/projects/{pid}/invitations/{id}/accept");
                 let route = "POST /api/v1/projects/{pk}/invitations/{id}/accept";
-                api_event(
-                    route,
-                    "POST",
-                    &path,
-                    "",
-                    json!({"pk": pid, "id": id}),
-                    None,
-                    invitee,
-                )
+                api_event(route, "POST", &path, "", json!({"pk": pid, "id": id}), None, invitee)
             })
         }
         "post-confirmation" => {
-            env.push((
-                "RECONCILE_QUEUE_URL".into(),
-                fixture.reconcile_queue.clone(),
-            ));
+            env.push(("RECONCILE_QUEUE_URL".into(), fixture.reconcile_queue.clone()));
             let pool = pending(fixture, count).await;
             Box::new(move |i| {
                 let (invitee, _) = &pool[i];
@@ -302,10 +258,7 @@ fn all_calls(p: &Proxies) -> BTreeMap<String, usize> {
 
 async fn wait_next(api: &mut RuntimeApi) -> Option<Instant> {
     loop {
-        match tokio::time::timeout(Duration::from_secs(20), api.reports.recv())
-            .await
-            .ok()??
-        {
+        match tokio::time::timeout(Duration::from_secs(20), api.reports.recv()).await.ok()?? {
             Report::Next(at) => return Some(at),
             Report::Done { .. } => continue,
         }
@@ -314,10 +267,7 @@ async fn wait_next(api: &mut RuntimeApi) -> Option<Instant> {
 
 async fn wait_done(api: &mut RuntimeApi) -> Option<(Instant, bool, String)> {
     loop {
-        match tokio::time::timeout(Duration::from_secs(20), api.reports.recv())
-            .await
-            .ok()??
-        {
+        match tokio::time::timeout(Duration::from_secs(20), api.reports.recv()).await.ok()?? {
             Report::Done { at, ok, body } => return Some((at, ok, body)),
             Report::Next(_) => continue,
         }
@@ -367,26 +317,16 @@ async fn run_once(
         return;
     };
     let init_cpu = cpu_ns(pid);
-    samples
-        .init_wall
-        .push((first_next - started).as_secs_f64() * 1e3);
+    samples.init_wall.push((first_next - started).as_secs_f64() * 1e3);
     samples.init_cpu.push(init_cpu as f64 / 1e6);
-    samples.foreign_connections = samples
-        .foreign_connections
-        .max(foreign_connections(pid, runtime_port));
+    samples.foreign_connections = samples.foreign_connections.max(foreign_connections(pid, runtime_port));
     let mut cpu_before = init_cpu;
     for i in 0..invokes {
         let body = (workload.events)(*next_event);
         *next_event += 1;
         let calls_before = all_calls(proxies);
         let handed = Instant::now();
-        api.invocations
-            .send(Invocation {
-                id: format!("req-{i}"),
-                body,
-            })
-            .await
-            .unwrap();
+        api.invocations.send(Invocation { id: format!("req-{i}"), body }).await.unwrap();
         let Some((done, ok, response)) = wait_done(&mut api).await else {
             samples.failures += 1;
             break;
@@ -403,9 +343,7 @@ async fn run_once(
         if i == 0 {
             samples.first_cpu.push(cpu);
         } else {
-            samples
-                .warm_latency
-                .push((done - handed).as_secs_f64() * 1e3);
+            samples.warm_latency.push((done - handed).as_secs_f64() * 1e3);
             samples.warm_cpu.push(cpu);
         }
         let calls_after = all_calls(proxies);
@@ -437,22 +375,14 @@ async fn main() {
     let aws = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new("bench", "bench", None, None, "bench"),
-            ),
-        )
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("bench", "bench", None, None, "bench"),
+        ))
         .build();
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&aws)
-            .endpoint_url(&args.dynamodb)
-            .build(),
+        aws_sdk_dynamodb::config::Builder::from(&aws).endpoint_url(&args.dynamodb).build(),
     );
-    let sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&aws)
-            .endpoint_url(&args.moto)
-            .build(),
-    );
+    let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&aws).endpoint_url(&args.moto).build());
     let dynamodb_calls = proxy::Calls::default();
     let moto_calls = proxy::Calls::default();
     let proxies = Proxies {
@@ -461,8 +391,7 @@ async fn main() {
         dynamodb_calls,
         moto_calls,
     };
-    let empty_dir =
-        std::env::temp_dir().join(format!("bench-empty-{}", uuid::Uuid::new_v4().simple()));
+    let empty_dir = std::env::temp_dir().join(format!("bench-empty-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&empty_dir).unwrap();
 
     let table = format!("bench-{}", uuid::Uuid::new_v4().simple());
@@ -470,69 +399,30 @@ async fn main() {
     store.create_table().await.unwrap();
     let queue = |name: String| {
         let sqs = sqs.clone();
-        async move {
-            sqs.create_queue()
-                .queue_name(name)
-                .send()
-                .await
-                .unwrap()
-                .queue_url
-                .unwrap()
-        }
+        async move { sqs.create_queue().queue_name(name).send().await.unwrap().queue_url.unwrap() }
     };
     let email_queue = queue(format!("bench-emails-{}", uuid::Uuid::new_v4().simple())).await;
     let reconcile_queue = queue(format!("bench-reconcile-{}", uuid::Uuid::new_v4().simple())).await;
     let app = Invitations::new(Arc::new(store), Arc::new(SystemClock), Settings::default())
         .with_email_queue(Arc::new(SqsQueue::new(sqs.clone(), email_queue.clone())));
-    let owner = Caller {
-        user_id: "bench-owner".into(),
-        email: Some("owner@example.com".into()),
-        email_verified: true,
-    };
+    let owner = Caller { user_id: "bench-owner".into(), email: Some("owner@example.com".into()), email_verified: true };
     let project = app.create_project(&owner, "Bench", &[]).await.unwrap().id;
-    let fixture = Fixture {
-        table,
-        email_queue,
-        reconcile_queue,
-        app,
-        owner,
-        project,
-    };
+    let fixture = Fixture { table, email_queue, reconcile_queue, app, owner, project };
 
     // (label, binary, workload); every variant runs each round, interleaved.
     let per_binary = args.warm + 1 + args.rounds;
-    let mut variants: Vec<(String, PathBuf, Workload)> = vec![(
-        "floor (hello world)".into(),
-        args.release.join("bench-floor"),
-        workload("floor", &fixture, 0).await,
-    )];
+    let mut variants: Vec<(String, PathBuf, Workload)> =
+        vec![("floor (hello world)".into(), args.release.join("bench-floor"), workload("floor", &fixture, 0).await)];
     for name in FUNCTIONS {
-        variants.push((
-            name.to_owned(),
-            args.release.join(name),
-            workload(name, &fixture, per_binary).await,
-        ));
-        variants.push((
-            format!("{name} (naive)"),
-            args.naive.join(name),
-            workload(name, &fixture, per_binary).await,
-        ));
+        variants.push((name.to_owned(), args.release.join(name), workload(name, &fixture, per_binary).await));
+        variants.push((format!("{name} (naive)"), args.naive.join(name), workload(name, &fixture, per_binary).await));
     }
     let mut samples: Vec<Samples> = variants.iter().map(|_| Samples::default()).collect();
     let mut cursors = vec![0usize; variants.len()];
     for round in 0..args.rounds {
         for (i, (_, binary, workload)) in variants.iter_mut().enumerate() {
             let invokes = if round == 0 { args.warm + 1 } else { 1 };
-            run_once(
-                binary,
-                workload,
-                &mut cursors[i],
-                invokes,
-                &proxies,
-                &mut samples[i],
-                &empty_dir,
-            )
-            .await;
+            run_once(binary, workload, &mut cursors[i], invokes, &proxies, &mut samples[i], &empty_dir).await;
         }
         eprintln!("round {} of {} done", round + 1, args.rounds);
     }

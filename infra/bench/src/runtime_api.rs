@@ -40,10 +40,7 @@ impl Drop for RuntimeApi {
 }
 
 fn reply(status: u16, body: &str) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .unwrap()
+    Response::builder().status(status).body(Full::new(Bytes::from(body.to_owned()))).unwrap()
 }
 
 async fn serve(state: Arc<State>, request: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -54,40 +51,21 @@ async fn serve(state: Arc<State>, request: Request<Incoming>) -> Response<Full<B
         let Some(invocation) = next else {
             return reply(410, "done");
         };
-        let deadline = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis()
-            + 30_000;
+        let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() + 30_000;
         return Response::builder()
             .status(200)
             .header("content-type", "application/json")
             .header("lambda-runtime-aws-request-id", &invocation.id)
             .header("lambda-runtime-deadline-ms", deadline.to_string())
-            .header(
-                "lambda-runtime-invoked-function-arn",
-                "arn:aws:lambda:us-east-1:123456789012:function:bench",
-            )
-            .header(
-                "lambda-runtime-trace-id",
-                "Root=1-00000000-000000000000000000000000;Sampled=0",
-            )
+            .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
+            .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0")
             .body(Full::new(Bytes::from(invocation.body)))
             .unwrap();
     }
     let ok = path.ends_with("/response");
-    let body = request
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let at = Instant::now();
-    let _ = state.reports.send(Report::Done {
-        at,
-        ok,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
+    let _ = state.reports.send(Report::Done { at, ok, body: String::from_utf8_lossy(&body).into_owned() });
     reply(202, "{\"status\":\"OK\"}")
 }
 
@@ -97,10 +75,7 @@ impl RuntimeApi {
         let address = listener.local_addr().unwrap().to_string();
         let (invocations_tx, invocations_rx) = mpsc::channel(1);
         let (reports_tx, reports_rx) = mpsc::unbounded_channel();
-        let state = Arc::new(State {
-            invocations: Mutex::new(invocations_rx),
-            reports: reports_tx,
-        });
+        let state = Arc::new(State { invocations: Mutex::new(invocations_rx), reports: reports_tx });
         let server = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let state = state.clone();
@@ -115,11 +90,6 @@ impl RuntimeApi {
                 });
             }
         });
-        RuntimeApi {
-            address,
-            invocations: invocations_tx,
-            reports: reports_rx,
-            server,
-        }
+        RuntimeApi { address, invocations: invocations_tx, reports: reports_rx, server }
     }
 }

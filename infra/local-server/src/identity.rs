@@ -35,19 +35,12 @@ impl LocalIdentity {
     }
 
     pub fn find(&self, email: &str) -> Option<Claims> {
-        self.users
-            .lock()
-            .unwrap()
-            .get(&invitations::email::normalize(email))
-            .cloned()
+        self.users.lock().unwrap().get(&invitations::email::normalize(email)).cloned()
     }
 
     pub fn issue_token(&self, claims: &Claims) -> String {
         let token = format!("local.{}", uuid::Uuid::new_v4().simple());
-        self.tokens
-            .lock()
-            .unwrap()
-            .insert(token.clone(), claims.clone());
+        self.tokens.lock().unwrap().insert(token.clone(), claims.clone());
         token
     }
 

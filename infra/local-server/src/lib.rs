@@ -21,10 +21,7 @@ pub struct Route {
 
 macro_rules! route {
     ($function:ident) => {
-        Route {
-            key: $function::ROUTE,
-            handler: |app, request| Box::pin($function::handle(app, request)),
-        }
+        Route { key: $function::ROUTE, handler: |app, request| Box::pin($function::handle(app, request)) }
     };
 }
 
@@ -47,11 +44,7 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// The route for a method and path, with the path parameters it binds.
-pub fn find<'r>(
-    routes: &'r [Route],
-    method: &str,
-    path: &str,
-) -> Option<(&'r Route, Map<String, Value>)> {
+pub fn find<'r>(routes: &'r [Route], method: &str, path: &str) -> Option<(&'r Route, Map<String, Value>)> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     routes.iter().find_map(|route| {
         let (route_method, template) = route.key.split_once(' ')?;
@@ -79,9 +72,7 @@ pub fn find<'r>(
 
 /// Path and query parameters arrive percent-decoded from API Gateway.
 fn decode_segment(segment: &str) -> String {
-    percent_encoding::percent_decode_str(&segment.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_encoding::percent_decode_str(&segment.replace('+', " ")).decode_utf8_lossy().into_owned()
 }
 
 /// Identity claims as the HTTP API JWT authorizer passes them: every value a string.
@@ -157,12 +148,9 @@ pub async fn dispatch(
     body: Option<&str>,
     claims: Option<&Claims>,
 ) -> Option<Response<Body>> {
-    let (path, query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query, ""));
+    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     let (route, params) = find(routes, method, path)?;
     let event = event(route.key, method, path, query, params, body, claims);
-    let request =
-        lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event");
+    let request = lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event");
     Some((route.handler)(app, request).await)
 }

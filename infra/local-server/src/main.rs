@@ -26,18 +26,13 @@ use std::sync::Arc;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn setting(name: &str, default: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_owned())
+    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
 }
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let port: u16 = setting("PORT", "3000").parse()?;
     if std::env::var("PROJECT_INVITATION_URL").is_err() && std::env::var("API_BASE_URL").is_err() {
@@ -48,10 +43,7 @@ async fn main() -> Result<(), BoxError> {
 
     let store: Arc<dyn Store> = match setting("LOCAL_STORE", "memory").as_str() {
         "dynamodb" => {
-            let store = DynamoStore::new(
-                dynamodb_client(&aws),
-                setting("TABLE_NAME", "invitations-local"),
-            );
+            let store = DynamoStore::new(dynamodb_client(&aws), setting("TABLE_NAME", "invitations-local"));
             if store.create_table().await.is_ok() {
                 tracing::info!("created the DynamoDB table");
             }
@@ -59,50 +51,31 @@ async fn main() -> Result<(), BoxError> {
         }
         _ => Arc::new(MemoryStore::new()),
     };
-    let (email_queue, emails): (Arc<dyn Queue>, Inbox) =
-        match setting("LOCAL_QUEUE", "memory").as_str() {
-            "sqs" => {
-                let url = invitations::aws::required_env("EMAIL_QUEUE_URL")?;
-                (
-                    Arc::new(SqsQueue::new(sqs_client(&aws), url.clone())),
-                    Inbox::Sqs {
-                        client: sqs_client(&aws),
-                        url,
-                    },
-                )
-            }
-            _ => {
-                let queue = Arc::new(MemoryQueue::new());
-                (queue.clone(), Inbox::Memory(queue))
-            }
-        };
+    let (email_queue, emails): (Arc<dyn Queue>, Inbox) = match setting("LOCAL_QUEUE", "memory").as_str() {
+        "sqs" => {
+            let url = invitations::aws::required_env("EMAIL_QUEUE_URL")?;
+            (Arc::new(SqsQueue::new(sqs_client(&aws), url.clone())), Inbox::Sqs { client: sqs_client(&aws), url })
+        }
+        _ => {
+            let queue = Arc::new(MemoryQueue::new());
+            (queue.clone(), Inbox::Memory(queue))
+        }
+    };
     let outbox = std::path::PathBuf::from(setting("OUTBOX", "outbox"));
     let sender_email = setting("SENDER_EMAIL", "invitations@localhost.localdomain");
     let mailer: Box<dyn Mailer> = match setting("LOCAL_MAILER", "outbox").as_str() {
         "ses" => Box::new(SesMailer::new(ses_client(&aws), sender_email, None)),
-        _ => Box::new(OutboxMailer {
-            folder: outbox.clone(),
-            from: sender_email,
-        }),
+        _ => Box::new(OutboxMailer { folder: outbox.clone(), from: sender_email }),
     };
 
-    let app =
-        Invitations::new(store, Arc::new(SystemClock), settings).with_email_queue(email_queue);
+    let app = Invitations::new(store, Arc::new(SystemClock), settings).with_email_queue(email_queue);
     let reconcile_queue = Arc::new(MemoryQueue::new());
     let local = Arc::new(LocalApi {
         app: app.clone(),
         routes: local_server::routes(),
         identity: LocalIdentity::default(),
-        trigger: Trigger {
-            app: app.clone(),
-            reconcile_queue: reconcile_queue.clone(),
-            deadline: ACCEPT_DEADLINE,
-        },
-        sender: Sender {
-            app,
-            mailer,
-            templates: EmailTemplates::from_env(),
-        },
+        trigger: Trigger { app: app.clone(), reconcile_queue: reconcile_queue.clone(), deadline: ACCEPT_DEADLINE },
+        sender: Sender { app, mailer, templates: EmailTemplates::from_env() },
         emails,
         reconciles: Inbox::Memory(reconcile_queue),
         wake: tokio::sync::Notify::new(),
@@ -110,10 +83,7 @@ async fn main() -> Result<(), BoxError> {
     tokio::spawn(local.clone().deliver_forever());
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    tracing::info!(
-        "serving the API at http://127.0.0.1:{port} (emails go to {})",
-        outbox.display()
-    );
+    tracing::info!("serving the API at http://127.0.0.1:{port} (emails go to {})", outbox.display());
     loop {
         let (stream, _) = listener.accept().await?;
         let local = local.clone();
@@ -122,10 +92,7 @@ async fn main() -> Result<(), BoxError> {
                 let local = local.clone();
                 async move { Ok::<_, std::convert::Infallible>(local.serve(request).await) }
             });
-            if let Err(err) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
+            if let Err(err) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
                 tracing::debug!(error = %err, "connection closed");
             }
         });

@@ -23,23 +23,14 @@ impl Mailer for OutboxMailer {
             .text_body(email.text.as_str())
             .html_body(email.html.as_str());
         for (name, value) in &email.tags {
-            message = message.header(
-                format!("X-Tag-{name}"),
-                mail_builder::headers::text::Text::new(value.as_str()),
-            );
+            message = message.header(format!("X-Tag-{name}"), mail_builder::headers::text::Text::new(value.as_str()));
         }
-        let raw = message
-            .write_to_vec()
-            .map_err(|e| MailError::Transient(e.to_string()))?;
+        let raw = message.write_to_vec().map_err(|e| MailError::Transient(e.to_string()))?;
         std::fs::create_dir_all(&self.folder).map_err(|e| MailError::Transient(e.to_string()))?;
         let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
         let path = self.folder.join(format!("{stamp}-{id}.eml"));
         std::fs::write(&path, raw).map_err(|e| MailError::Transient(e.to_string()))?;
-        let link = email
-            .text
-            .split_whitespace()
-            .find(|w| w.starts_with("http"))
-            .unwrap_or_default();
+        let link = email.text.split_whitespace().find(|w| w.starts_with("http")).unwrap_or_default();
         tracing::info!(to = %email.to, file = %path.display(), link = %link, "email written to the outbox");
         Ok(id)
     }

@@ -21,45 +21,33 @@ use tokio::sync::Notify;
 /// A queue the local run delivers itself: in memory, or a real (emulated) SQS queue.
 pub enum Inbox {
     Memory(Arc<MemoryQueue>),
-    Sqs {
-        client: aws_sdk_sqs::Client,
-        url: String,
-    },
+    Sqs { client: aws_sdk_sqs::Client, url: String },
 }
 
 impl Inbox {
     async fn receive(&self) -> Vec<(String, Option<String>)> {
         match self {
             Inbox::Memory(queue) => queue.drain().into_iter().map(|body| (body, None)).collect(),
-            Inbox::Sqs { client, url } => match client
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-            {
-                Ok(out) => out
-                    .messages
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|m| (m.body.unwrap_or_default(), m.receipt_handle))
-                    .collect(),
-                Err(err) => {
-                    tracing::warn!(error = %err, "could not read the queue");
-                    Vec::new()
+            Inbox::Sqs { client, url } => {
+                match client.receive_message().queue_url(url).max_number_of_messages(10).send().await {
+                    Ok(out) => out
+                        .messages
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|m| (m.body.unwrap_or_default(), m.receipt_handle))
+                        .collect(),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "could not read the queue");
+                        Vec::new()
+                    }
                 }
-            },
+            }
         }
     }
 
     async fn done(&self, receipt: Option<String>) {
         if let (Inbox::Sqs { client, url }, Some(receipt)) = (self, receipt) {
-            let _ = client
-                .delete_message()
-                .queue_url(url)
-                .receipt_handle(receipt)
-                .send()
-                .await;
+            let _ = client.delete_message().queue_url(url).receipt_handle(receipt).send().await;
         }
     }
 
@@ -99,45 +87,28 @@ fn from_lambda(response: lambda_http::Response<lambda_http::Body>) -> Response<F
 
 fn email_of(body: &str) -> Result<String, AppError> {
     let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    value["email"].as_str().map(str::to_owned).ok_or_else(|| {
-        AppError::invalid(
-            "missing_field",
-            Some("email"),
-            "The field 'email' is required.",
-        )
-    })
+    value["email"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| AppError::invalid("missing_field", Some("email"), "The field 'email' is required."))
 }
 
 impl LocalApi {
     pub async fn serve(self: Arc<Self>, request: Request<Incoming>) -> Response<Full<Bytes>> {
         let method = request.method().as_str().to_owned();
-        let path_and_query = request
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_default();
-        let authorization = request
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let path_and_query = request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+        let authorization = request.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body = match request.into_body().collect().await {
             Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
             Err(_) => {
-                return reply(
-                    StatusCode::BAD_REQUEST,
-                    json!({"code": "invalid_body", "message": "Unreadable body."}),
-                )
+                return reply(StatusCode::BAD_REQUEST, json!({"code": "invalid_body", "message": "Unreadable body."}))
             }
         };
         let path = path_and_query.split('?').next().unwrap_or_default();
         let response = match (method.as_str(), path) {
             ("POST", "/local/signup") => self.sign_up(&body).await,
             ("POST", "/local/login") => self.login(&body),
-            _ => {
-                self.api(&method, &path_and_query, authorization.as_deref(), &body)
-                    .await
-            }
+            _ => self.api(&method, &path_and_query, authorization.as_deref(), &body).await,
         };
         tracing::info!(%method, path = %path, status = response.status().as_u16(), "request");
         // Anything the request queued is delivered right away.
@@ -157,16 +128,7 @@ impl LocalApi {
             return from_lambda(error_response(&AppError::Unauthenticated));
         };
         let body = (!body.is_empty()).then_some(body);
-        match dispatch(
-            &self.app,
-            &self.routes,
-            method,
-            path_and_query,
-            body,
-            Some(&claims),
-        )
-        .await
-        {
+        match dispatch(&self.app, &self.routes, method, path_and_query, body, Some(&claims)).await {
             Some(response) => from_lambda(response),
             None => from_lambda(error_response(&AppError::NotFound)),
         }
@@ -195,17 +157,11 @@ impl LocalApi {
             }
         };
         let event = cognito_event(&claims);
-        if let Err(err) =
-            post_confirmation::handle(&self.trigger, LambdaEvent::new(event, Context::default()))
-                .await
-        {
+        if let Err(err) = post_confirmation::handle(&self.trigger, LambdaEvent::new(event, Context::default())).await {
             tracing::error!(error = %err, "post-confirmation trigger failed");
         }
         let token = self.identity.issue_token(&claims);
-        reply(
-            StatusCode::CREATED,
-            json!({"id_token": token, "user_id": claims.sub, "email": claims.email}),
-        )
+        reply(StatusCode::CREATED, json!({"id_token": token, "user_id": claims.sub, "email": claims.email}))
     }
 
     fn login(&self, body: &str) -> Response<Full<Bytes>> {
@@ -216,10 +172,7 @@ impl LocalApi {
         match self.identity.find(&email) {
             Some(claims) => {
                 let token = self.identity.issue_token(&claims);
-                reply(
-                    StatusCode::OK,
-                    json!({"id_token": token, "user_id": claims.sub, "email": claims.email}),
-                )
+                reply(StatusCode::OK, json!({"id_token": token, "user_id": claims.sub, "email": claims.email}))
             }
             None => from_lambda(error_response(&AppError::NotFound)),
         }
@@ -236,19 +189,13 @@ impl LocalApi {
                         tracing::debug!(?outcome, "send message handled");
                         self.emails.done(receipt).await;
                     }
-                    Err(reason) => {
-                        self.failed(&self.emails, &mut attempts, body, receipt, &reason)
-                            .await
-                    }
+                    Err(reason) => self.failed(&self.emails, &mut attempts, body, receipt, &reason).await,
                 }
             }
             for (body, receipt) in self.reconciles.receive().await {
                 match reconcile_signups::reconcile(&self.app, &body).await {
                     Ok(_) => self.reconciles.done(receipt).await,
-                    Err(reason) => {
-                        self.failed(&self.reconciles, &mut attempts, body, receipt, &reason)
-                            .await
-                    }
+                    Err(reason) => self.failed(&self.reconciles, &mut attempts, body, receipt, &reason).await,
                 }
             }
         }

@@ -14,34 +14,18 @@ impl Drop for Server {
 }
 
 fn walkthrough() -> String {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
-    let start = readme
-        .find("<!-- walkthrough:start -->")
-        .expect("walkthrough start marker");
-    let end = readme
-        .find("<!-- walkthrough:end -->")
-        .expect("walkthrough end marker");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let start = readme.find("<!-- walkthrough:start -->").expect("walkthrough start marker");
+    let end = readme.find("<!-- walkthrough:end -->").expect("walkthrough end marker");
     let block = &readme[start..end];
-    let code = block
-        .split("```sh\n")
-        .nth(1)
-        .unwrap()
-        .split("```")
-        .next()
-        .unwrap();
+    let code = block.split("```sh\n").nth(1).unwrap().split("```").next().unwrap();
     code.to_owned()
 }
 
 #[test]
 fn the_readme_walkthrough_works_against_make_run() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let workdir =
-        std::env::temp_dir().join(format!("walkthrough-{}", uuid::Uuid::new_v4().simple()));
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let workdir = std::env::temp_dir().join(format!("walkthrough-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&workdir).unwrap();
     let _server = Server(
         Command::new(env!("CARGO_BIN_EXE_local-server"))
@@ -56,43 +40,21 @@ fn the_readme_walkthrough_works_against_make_run() {
     );
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the local server did not start"
-        );
+        assert!(started.elapsed() < Duration::from_secs(20), "the local server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let script =
-        walkthrough().replace("http://127.0.0.1:3000", &format!("http://127.0.0.1:{port}"));
+    let script = walkthrough().replace("http://127.0.0.1:3000", &format!("http://127.0.0.1:{port}"));
     assert!(script.contains("/local/signup") && script.contains("/members"));
-    let output = Command::new("bash")
-        .arg("-euo")
-        .arg("pipefail")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(&workdir)
-        .output()
-        .unwrap();
+    let output =
+        Command::new("bash").arg("-euo").arg("pipefail").arg("-c").arg(&script).current_dir(&workdir).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "walkthrough failed: {stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(
-        output.status.success(),
-        "walkthrough failed: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        stdout.contains(
-            r#"{"email":"Jane.Doe@example.com","status":1,"delivery_status":"sent","send_count":1}"#
-        ),
+        stdout.contains(r#"{"email":"Jane.Doe@example.com","status":1,"delivery_status":"sent","send_count":1}"#),
         "{stdout}"
     );
-    assert!(
-        stdout.contains(r#"{"email":"jane.doe@example.com","role":"editor"}"#),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains(r#"{"email":"owner@example.com","role":"owner"}"#),
-        "{stdout}"
-    );
+    assert!(stdout.contains(r#"{"email":"jane.doe@example.com","role":"editor"}"#), "{stdout}");
+    assert!(stdout.contains(r#"{"email":"owner@example.com","role":"owner"}"#), "{stdout}");
     let emails: Vec<_> = std::fs::read_dir(workdir.join("outbox")).unwrap().collect();
     assert_eq!(emails.len(), 1, "one email in the outbox");
     let _ = std::fs::remove_dir_all(&workdir);

@@ -8,9 +8,8 @@ use crate::page::Cursor;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement,
-    KeyType, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
-    TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement, KeyType,
+    KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
@@ -32,10 +31,7 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     pub fn client(&self) -> &Client {
@@ -52,11 +48,7 @@ impl DynamoStore {
                 .map_err(unavailable)
         };
         let key = |name: &str, kind| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .map_err(unavailable)
+            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(unavailable)
         };
         self.client
             .create_table()
@@ -118,22 +110,14 @@ impl DynamoStore {
         let mut start = after.map(|c| Self::key(pk.clone(), format!("{sk_prefix}{}", c.after)));
         let mut items = Vec::new();
         loop {
-            let mut names = HashMap::from([
-                ("#pk".to_owned(), "PK".to_owned()),
-                ("#sk".to_owned(), "SK".to_owned()),
-            ]);
-            let mut values = HashMap::from([
-                (":pk".to_owned(), s(pk.clone())),
-                (":prefix".to_owned(), s(sk_prefix)),
-            ]);
+            let mut names = HashMap::from([("#pk".to_owned(), "PK".to_owned()), ("#sk".to_owned(), "SK".to_owned())]);
+            let mut values = HashMap::from([(":pk".to_owned(), s(pk.clone())), (":prefix".to_owned(), s(sk_prefix))]);
             let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .limit(
-                    (limit + 1 - items.len()).max(1) as i32 * if filter.is_some() { 4 } else { 1 },
-                )
+                .limit((limit + 1 - items.len()).max(1) as i32 * if filter.is_some() { 4 } else { 1 })
                 .set_exclusive_start_key(start.take());
             if let Some(filter) = &filter {
                 names.extend(filter.names.clone());
@@ -163,12 +147,7 @@ impl DynamoStore {
     /// as stored (for items asking for it).
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Cancelled> {
         for attempt in 0..=TRANSACTION_CONFLICT_RETRIES {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
+            let result = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
             let err = match result {
                 Ok(_) => return Ok(()),
                 Err(err) => err,
@@ -184,16 +163,11 @@ impl DynamoStore {
                         if failed.iter().any(|(f, _)| *f) {
                             return Err(Cancelled::Conditions(failed));
                         }
-                        let conflict = reasons
-                            .iter()
-                            .any(|r| r.code() == Some("TransactionConflict"));
+                        let conflict = reasons.iter().any(|r| r.code() == Some("TransactionConflict"));
                         if !conflict {
                             return Err(Cancelled::Other(StoreError::Unavailable(format!(
                                 "transaction cancelled: {:?}",
-                                reasons
-                                    .iter()
-                                    .map(|r| r.code().unwrap_or(""))
-                                    .collect::<Vec<_>>()
+                                reasons.iter().map(|r| r.code().unwrap_or("")).collect::<Vec<_>>()
                             ))));
                         }
                     }
@@ -203,9 +177,7 @@ impl DynamoStore {
             }
             tokio::time::sleep(backoff(attempt)).await;
         }
-        Err(Cancelled::Other(StoreError::Unavailable(
-            "transaction kept conflicting".into(),
-        )))
+        Err(Cancelled::Other(StoreError::Unavailable("transaction kept conflicting".into())))
     }
 
     fn put(&self, item: Item, condition: Option<Condition>) -> StoreResult<TransactWriteItem> {
@@ -219,9 +191,7 @@ impl DynamoStore {
                 .set_expression_attribute_names(c.names)
                 .set_expression_attribute_values(c.values);
         }
-        Ok(TransactWriteItem::builder()
-            .put(put.build().map_err(unavailable)?)
-            .build())
+        Ok(TransactWriteItem::builder().put(put.build().map_err(unavailable)?).build())
     }
 
     fn delete(&self, key: Item, c: Condition) -> StoreResult<TransactWriteItem> {
@@ -251,29 +221,18 @@ impl DynamoStore {
 
     /// The writes that move an invitation from one state to the next, marker included.
     /// The invitation's own write is always first.
-    fn transition_items(
-        &self,
-        Transition { from, to }: Transition<'_>,
-    ) -> StoreResult<Vec<TransactWriteItem>> {
+    fn transition_items(&self, Transition { from, to }: Transition<'_>) -> StoreResult<Vec<TransactWriteItem>> {
         let mut items = vec![self.put(
             invitation_item(to),
-            Some(
-                Condition::new("#version = :version")
-                    .name("#version", "version")
-                    .value(":version", n(from.version)),
-            ),
+            Some(Condition::new("#version = :version").name("#version", "version").value(":version", n(from.version))),
         )?];
-        let points_to_from =
-            || Condition::new("invitation_id = :id").value(":id", s(from.id.to_string()));
+        let points_to_from = || Condition::new("invitation_id = :id").value(":id", s(from.id.to_string()));
         let moved = to.email_normalized != from.email_normalized;
         match (from.is_pending(), to.is_pending()) {
             (true, false) => items.push(self.delete(marker_key(from), points_to_from())?),
             (true, true) if moved => {
                 items.push(self.delete(marker_key(from), points_to_from())?);
-                items.push(self.put(
-                    marker_item(to),
-                    Some(Condition::new("attribute_not_exists(PK)")),
-                )?);
+                items.push(self.put(marker_item(to), Some(Condition::new("attribute_not_exists(PK)")))?);
             }
             (true, true) if PendingInvitation::of(from) != PendingInvitation::of(to) => {
                 items.push(self.put(marker_item(to), Some(points_to_from()))?);
@@ -295,10 +254,7 @@ impl Cancelled {
     /// The first item whose condition failed, with its stored state.
     fn first_failure(&self) -> Option<(usize, Option<&Item>)> {
         match self {
-            Cancelled::Conditions(reasons) => reasons
-                .iter()
-                .position(|(f, _)| *f)
-                .map(|i| (i, reasons[i].1.as_ref())),
+            Cancelled::Conditions(reasons) => reasons.iter().position(|(f, _)| *f).map(|i| (i, reasons[i].1.as_ref())),
             Cancelled::Other(_) => None,
         }
     }
@@ -320,22 +276,14 @@ struct Condition {
 
 impl Condition {
     fn new(expression: impl Into<String>) -> Self {
-        Self {
-            expression: expression.into(),
-            names: None,
-            values: None,
-        }
+        Self { expression: expression.into(), names: None, values: None }
     }
     fn name(mut self, placeholder: &str, name: &str) -> Self {
-        self.names
-            .get_or_insert_with(HashMap::new)
-            .insert(placeholder.to_owned(), name.to_owned());
+        self.names.get_or_insert_with(HashMap::new).insert(placeholder.to_owned(), name.to_owned());
         self
     }
     fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
-        self.values
-            .get_or_insert_with(HashMap::new)
-            .insert(placeholder.to_owned(), value);
+        self.values.get_or_insert_with(HashMap::new).insert(placeholder.to_owned(), value);
         self
     }
 }
@@ -352,28 +300,14 @@ fn status_filter(status: InvitationStatus, now: OffsetDateTime) -> Filter {
     let pending = || (":pending".to_owned(), n(InvitationStatus::Pending.code()));
     let now_value = || (":now".to_owned(), n(to_millis(now)));
     let (expression, values) = match status {
-        InvitationStatus::Pending => (
-            "#status = :pending AND expires_at > :now",
-            vec![pending(), now_value()],
-        ),
+        InvitationStatus::Pending => ("#status = :pending AND expires_at > :now", vec![pending(), now_value()]),
         InvitationStatus::Expired => (
             "#status = :expired OR (#status = :pending AND expires_at <= :now)",
-            vec![
-                pending(),
-                now_value(),
-                (":expired".to_owned(), n(InvitationStatus::Expired.code())),
-            ],
+            vec![pending(), now_value(), (":expired".to_owned(), n(InvitationStatus::Expired.code()))],
         ),
-        other => (
-            "#status = :status",
-            vec![(":status".to_owned(), n(other.code()))],
-        ),
+        other => ("#status = :status", vec![(":status".to_owned(), n(other.code()))]),
     };
-    Filter {
-        expression: expression.to_owned(),
-        names,
-        values: values.into_iter().collect(),
-    }
+    Filter { expression: expression.to_owned(), names, values: values.into_iter().collect() }
 }
 
 fn backoff(attempt: u32) -> Duration {
@@ -417,10 +351,7 @@ fn invitation_key(project_id: &str, id: Uuid) -> Item {
 }
 
 fn marker_key(invitation: &Invitation) -> Item {
-    DynamoStore::key(
-        format!("INVITEE#{}", invitation.email_normalized),
-        project_pk(&invitation.project_id),
-    )
+    DynamoStore::key(format!("INVITEE#{}", invitation.email_normalized), project_pk(&invitation.project_id))
 }
 
 /// Sets `key` when `value` is present: absent attributes stay absent.
@@ -440,11 +371,7 @@ fn project_item(p: &Project) -> Item {
         ("created_at".to_owned(), ts(p.created_at)),
     ]);
     let domains = p.allowed_email_domains.patterns();
-    set_opt(
-        &mut item,
-        "allowed_domains",
-        (!domains.is_empty()).then(|| AttributeValue::Ss(domains.to_vec())),
-    );
+    set_opt(&mut item, "allowed_domains", (!domains.is_empty()).then(|| AttributeValue::Ss(domains.to_vec())));
     item
 }
 
@@ -482,37 +409,19 @@ fn invitation_item(i: &Invitation) -> Item {
         ("send_requested_at".to_owned(), ts(i.send_requested_at)),
         ("version".to_owned(), n(i.version)),
     ]);
-    set_opt(
-        &mut item,
-        "invited_by_email",
-        i.invited_by_email.clone().map(s),
-    );
+    set_opt(&mut item, "invited_by_email", i.invited_by_email.clone().map(s));
     set_opt(&mut item, "accepted_by", i.accepted_by.clone().map(s));
     set_opt(&mut item, "accepted_at", i.accepted_at.map(ts));
     set_opt(&mut item, "resent_at", i.resent_at.map(ts));
     set_opt(&mut item, "revoked_at", i.revoked_at.map(ts));
     set_opt(&mut item, "declined_at", i.declined_at.map(ts));
-    set_opt(
-        &mut item,
-        "delivery_reason",
-        i.delivery.reason.clone().map(s),
-    );
-    set_opt(
-        &mut item,
-        "message_id",
-        i.delivery.message_id.clone().map(s),
-    );
+    set_opt(&mut item, "delivery_reason", i.delivery.reason.clone().map(s));
+    set_opt(&mut item, "message_id", i.delivery.message_id.clone().map(s));
     set_opt(&mut item, "lease_until", i.delivery.lease_until.map(ts));
-    let finished = matches!(
-        i.status,
-        InvitationStatus::Revoked | InvitationStatus::Declined | InvitationStatus::Expired
-    );
+    let finished =
+        matches!(i.status, InvitationStatus::Revoked | InvitationStatus::Declined | InvitationStatus::Expired);
     // DynamoDB's TTL wants epoch seconds.
-    set_opt(
-        &mut item,
-        "ttl",
-        finished.then(|| n((i.expires_at + FINISHED_RETENTION).unix_timestamp())),
-    );
+    set_opt(&mut item, "ttl", finished.then(|| n((i.expires_at + FINISHED_RETENTION).unix_timestamp())));
     item
 }
 
@@ -537,62 +446,45 @@ impl Fields<'_> {
         self.0.get(key).and_then(|v| v.as_s().ok()).cloned()
     }
     fn s(&self, key: &str) -> StoreResult<String> {
-        self.opt_s(key)
-            .ok_or_else(|| StoreError::Corrupt(format!("missing {key}")))
+        self.opt_s(key).ok_or_else(|| StoreError::Corrupt(format!("missing {key}")))
     }
     fn parse<T: FromStr>(&self, key: &str) -> StoreResult<T> {
-        self.s(key)?
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("bad {key}")))
+        self.s(key)?.parse().map_err(|_| StoreError::Corrupt(format!("bad {key}")))
     }
     fn opt_n<T: FromStr>(&self, key: &str) -> StoreResult<Option<T>> {
         match self.0.get(key).map(|v| v.as_n()) {
             None => Ok(None),
-            Some(Ok(raw)) => raw
-                .parse()
-                .map(Some)
-                .map_err(|_| StoreError::Corrupt(format!("bad {key}"))),
+            Some(Ok(raw)) => raw.parse().map(Some).map_err(|_| StoreError::Corrupt(format!("bad {key}"))),
             Some(Err(_)) => Err(StoreError::Corrupt(format!("bad {key}"))),
         }
     }
     fn n<T: FromStr>(&self, key: &str) -> StoreResult<T> {
-        self.opt_n(key)?
-            .ok_or_else(|| StoreError::Corrupt(format!("missing {key}")))
+        self.opt_n(key)?.ok_or_else(|| StoreError::Corrupt(format!("missing {key}")))
     }
     fn opt_time(&self, key: &str) -> StoreResult<Option<OffsetDateTime>> {
         match self.opt_n::<i64>(key)? {
             None => Ok(None),
-            Some(ms) => from_millis(ms)
-                .map(Some)
-                .ok_or_else(|| StoreError::Corrupt(format!("bad {key}"))),
+            Some(ms) => from_millis(ms).map(Some).ok_or_else(|| StoreError::Corrupt(format!("bad {key}"))),
         }
     }
     fn time(&self, key: &str) -> StoreResult<OffsetDateTime> {
-        self.opt_time(key)?
-            .ok_or_else(|| StoreError::Corrupt(format!("missing {key}")))
+        self.opt_time(key)?.ok_or_else(|| StoreError::Corrupt(format!("missing {key}")))
     }
 }
 
 fn sort_key(item: &Item) -> &str {
-    item.get("SK")
-        .and_then(|v| v.as_s().ok())
-        .map_or("", String::as_str)
+    item.get("SK").and_then(|v| v.as_s().ok()).map_or("", String::as_str)
 }
 
 fn project_from(item: &Item) -> StoreResult<Project> {
     let f = Fields(item);
-    let domains = item
-        .get("allowed_domains")
-        .and_then(|v| v.as_ss().ok())
-        .cloned()
-        .unwrap_or_default();
+    let domains = item.get("allowed_domains").and_then(|v| v.as_ss().ok()).cloned().unwrap_or_default();
     Ok(Project {
         id: f.s("id")?,
         name: f.s("name")?,
         owner: f.s("owner")?,
         created_at: f.time("created_at")?,
-        allowed_email_domains: DomainAllowList::new(domains)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        allowed_email_domains: DomainAllowList::new(domains).map_err(|e| StoreError::Corrupt(e.to_string()))?,
     })
 }
 
@@ -609,8 +501,7 @@ fn member_from(item: &Item) -> StoreResult<Membership> {
 
 fn invitation_from(item: &Item) -> StoreResult<Invitation> {
     let f = Fields(item);
-    let status = InvitationStatus::from_code(f.n("status")?)
-        .ok_or_else(|| StoreError::Corrupt("bad status".into()))?;
+    let status = InvitationStatus::from_code(f.n("status")?).ok_or_else(|| StoreError::Corrupt("bad status".into()))?;
     let delivery_status = DeliveryStatus::parse(&f.s("delivery_status")?)
         .ok_or_else(|| StoreError::Corrupt("bad delivery_status".into()))?;
     Ok(Invitation {
@@ -658,10 +549,7 @@ fn marker_from(item: &Item) -> StoreResult<PendingInvitation> {
 impl Store for DynamoStore {
     async fn create_project(&self, project: &Project, owner: &Membership) -> StoreResult<()> {
         let absent = || Some(Condition::new("attribute_not_exists(PK)"));
-        let items = vec![
-            self.put(project_item(project), absent())?,
-            self.put(member_item(owner), absent())?,
-        ];
+        let items = vec![self.put(project_item(project), absent())?, self.put(member_item(owner), absent())?];
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(c) if c.first_failure().is_some() => Err(StoreError::AlreadyExists),
@@ -674,12 +562,7 @@ impl Store for DynamoStore {
         project_id: &str,
         user_id: &str,
     ) -> StoreResult<(Option<Project>, Option<Membership>)> {
-        let items = self
-            .batch_get(vec![
-                project_key(project_id),
-                member_key(project_id, user_id),
-            ])
-            .await?;
+        let items = self.batch_get(vec![project_key(project_id), member_key(project_id, user_id)]).await?;
         let mut project = None;
         let mut membership = None;
         for item in &items {
@@ -693,30 +576,11 @@ impl Store for DynamoStore {
     }
 
     async fn members(&self, project_id: &str, page: &PageRequest) -> StoreResult<Page<Membership>> {
-        let (items, more) = self
-            .query_page(
-                project_pk(project_id),
-                "MEMBER#",
-                page.after.as_ref(),
-                None,
-                page.limit,
-            )
-            .await?;
-        let members = items
-            .iter()
-            .map(member_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let next = more
-            .then(|| {
-                members.last().map(|m| Cursor {
-                    after: m.user_id.clone(),
-                })
-            })
-            .flatten();
-        Ok(Page {
-            items: members,
-            next,
-        })
+        let (items, more) =
+            self.query_page(project_pk(project_id), "MEMBER#", page.after.as_ref(), None, page.limit).await?;
+        let members = items.iter().map(member_from).collect::<StoreResult<Vec<_>>>()?;
+        let next = more.then(|| members.last().map(|m| Cursor { after: m.user_id.clone() })).flatten();
+        Ok(Page { items: members, next })
     }
 
     async fn create_invitation(
@@ -726,11 +590,9 @@ impl Store for DynamoStore {
         supersedes: Option<Transition<'_>>,
     ) -> StoreResult<()> {
         let pid = &invitation.project_id;
-        let inviter_rank = Condition::new("#rank >= :min")
-            .name("#rank", "rank")
-            .value(":min", n(guard.min_inviter_role.rank()));
-        let mut allowed =
-            String::from("attribute_exists(PK) AND (attribute_not_exists(allowed_domains)");
+        let inviter_rank =
+            Condition::new("#rank >= :min").name("#rank", "rank").value(":min", n(guard.min_inviter_role.rank()));
+        let mut allowed = String::from("attribute_exists(PK) AND (attribute_not_exists(allowed_domains)");
         let mut project_check = Condition::new("");
         for (i, candidate) in guard.domain_candidates.iter().enumerate() {
             allowed.push_str(&format!(" OR contains(allowed_domains, :d{i})"));
@@ -741,19 +603,12 @@ impl Store for DynamoStore {
         let mut items = vec![
             self.check(member_key(pid, &guard.inviter), inviter_rank)?,
             self.check(project_key(pid), project_check)?,
-            self.put(
-                invitation_item(invitation),
-                Some(Condition::new("attribute_not_exists(PK)")),
-            )?,
+            self.put(invitation_item(invitation), Some(Condition::new("attribute_not_exists(PK)")))?,
         ];
         match supersedes {
-            None => items.push(self.put(
-                marker_item(invitation),
-                Some(Condition::new("attribute_not_exists(PK)")),
-            )?),
+            None => items.push(self.put(marker_item(invitation), Some(Condition::new("attribute_not_exists(PK)")))?),
             Some(old) => {
-                let still_old = Condition::new("invitation_id = :old")
-                    .value(":old", s(old.from.id.to_string()));
+                let still_old = Condition::new("invitation_id = :old").value(":old", s(old.from.id.to_string()));
                 items.push(self.put(marker_item(invitation), Some(still_old))?);
                 let version = Condition::new("#version = :version")
                     .name("#version", "version")
@@ -767,15 +622,11 @@ impl Store for DynamoStore {
         };
         Err(match cancelled.first_failure() {
             Some((0, None)) => StoreError::NotMember,
-            Some((0, Some(member))) => StoreError::RoleTooLow {
-                actual: member_from(member)?.role,
-            },
+            Some((0, Some(member))) => StoreError::RoleTooLow { actual: member_from(member)?.role },
             Some((1, None)) => StoreError::ProjectNotFound,
             Some((1, Some(_))) => StoreError::DomainNotAllowed,
             Some((2, _)) => StoreError::AlreadyExists,
-            Some((3, Some(marker))) if supersedes.is_none() => {
-                StoreError::DuplicatePending(marker_from(marker)?)
-            }
+            Some((3, Some(marker))) if supersedes.is_none() => StoreError::DuplicatePending(marker_from(marker)?),
             Some(_) => StoreError::Conflict,
             None => cancelled.into_other(),
         })
@@ -787,12 +638,8 @@ impl Store for DynamoStore {
         invitation_id: Uuid,
         user_id: &str,
     ) -> StoreResult<(Option<Invitation>, Option<Membership>)> {
-        let items = self
-            .batch_get(vec![
-                invitation_key(project_id, invitation_id),
-                member_key(project_id, user_id),
-            ])
-            .await?;
+        let items =
+            self.batch_get(vec![invitation_key(project_id, invitation_id), member_key(project_id, user_id)]).await?;
         let mut invitation = None;
         let mut membership = None;
         for item in &items {
@@ -813,36 +660,14 @@ impl Store for DynamoStore {
         page: &PageRequest,
     ) -> StoreResult<Page<Invitation>> {
         let filter = status.map(|s| status_filter(s, now));
-        let (items, more) = self
-            .query_page(
-                project_pk(project_id),
-                "INVITATION#",
-                page.after.as_ref(),
-                filter,
-                page.limit,
-            )
-            .await?;
-        let invitations = items
-            .iter()
-            .map(invitation_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        let next = more
-            .then(|| {
-                invitations.last().map(|i| Cursor {
-                    after: i.id.to_string(),
-                })
-            })
-            .flatten();
-        Ok(Page {
-            items: invitations,
-            next,
-        })
+        let (items, more) =
+            self.query_page(project_pk(project_id), "INVITATION#", page.after.as_ref(), filter, page.limit).await?;
+        let invitations = items.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
+        let next = more.then(|| invitations.last().map(|i| Cursor { after: i.id.to_string() })).flatten();
+        Ok(Page { items: invitations, next })
     }
 
-    async fn pending_for_email(
-        &self,
-        email_normalized: &str,
-    ) -> StoreResult<Vec<PendingInvitation>> {
+    async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>> {
         let mut markers = Vec::new();
         let mut start = None;
         loop {
@@ -868,44 +693,21 @@ impl Store for DynamoStore {
     }
 
     async fn invitations_by_key(&self, keys: &[(String, Uuid)]) -> StoreResult<Vec<Invitation>> {
-        let items = self
-            .batch_get(
-                keys.iter()
-                    .map(|(pid, id)| invitation_key(pid, *id))
-                    .collect(),
-            )
-            .await?;
-        let mut found = items
-            .iter()
-            .map(invitation_from)
-            .collect::<StoreResult<Vec<_>>>()?;
-        found.sort_by_key(|i| {
-            keys.iter()
-                .position(|(pid, id)| *pid == i.project_id && *id == i.id)
-        });
+        let items = self.batch_get(keys.iter().map(|(pid, id)| invitation_key(pid, *id)).collect()).await?;
+        let mut found = items.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
+        found.sort_by_key(|i| keys.iter().position(|(pid, id)| *pid == i.project_id && *id == i.id));
         Ok(found)
     }
 
-    async fn memberships(
-        &self,
-        user_id: &str,
-        project_ids: &[String],
-    ) -> StoreResult<Vec<Membership>> {
-        let items = self
-            .batch_get(
-                project_ids
-                    .iter()
-                    .map(|pid| member_key(pid, user_id))
-                    .collect(),
-            )
-            .await?;
+    async fn memberships(&self, user_id: &str, project_ids: &[String]) -> StoreResult<Vec<Membership>> {
+        let items = self.batch_get(project_ids.iter().map(|pid| member_key(pid, user_id)).collect()).await?;
         items.iter().map(member_from).collect()
     }
 
     async fn save(&self, transition: Transition<'_>) -> StoreResult<()> {
         let items = self.transition_items(transition)?;
-        let marker_put = transition.to.email_normalized != transition.from.email_normalized
-            && transition.to.is_pending();
+        let marker_put =
+            transition.to.email_normalized != transition.from.email_normalized && transition.to.is_pending();
         let last = items.len() - 1;
         match self.transact(items).await {
             Ok(()) => Ok(()),
@@ -924,25 +726,16 @@ impl Store for DynamoStore {
         let to = transition.to;
         let user = to.accepted_by.as_deref().unwrap_or_default();
         let rank = |placeholder: &str, role: Role| {
-            Condition::new(format!("#rank {placeholder} :rank"))
-                .name("#rank", "rank")
-                .value(":rank", n(role.rank()))
+            Condition::new(format!("#rank {placeholder} :rank")).name("#rank", "rank").value(":rank", n(role.rank()))
         };
         items.push(match grant {
-            Grant::Keep { existing } => {
-                self.check(member_key(&to.project_id, user), rank(">=", *existing))?
+            Grant::Keep { existing } => self.check(member_key(&to.project_id, user), rank(">=", *existing))?,
+            Grant::Write { membership, replaces: None } => {
+                self.put(member_item(membership), Some(Condition::new("attribute_not_exists(PK)")))?
             }
-            Grant::Write {
-                membership,
-                replaces: None,
-            } => self.put(
-                member_item(membership),
-                Some(Condition::new("attribute_not_exists(PK)")),
-            )?,
-            Grant::Write {
-                membership,
-                replaces: Some(previous),
-            } => self.put(member_item(membership), Some(rank("=", *previous)))?,
+            Grant::Write { membership, replaces: Some(previous) } => {
+                self.put(member_item(membership), Some(rank("=", *previous)))?
+            }
         });
         self.transact(items).await.map_err(Cancelled::into_other)
     }

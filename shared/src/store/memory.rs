@@ -28,9 +28,7 @@ impl MemoryStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave a half-applied write: every mutation below
         // happens after all checks passed.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -44,18 +42,12 @@ impl State {
 
     fn marker_points_to(&self, invitation: &Invitation) -> bool {
         self.markers
-            .get(&(
-                invitation.email_normalized.clone(),
-                invitation.project_id.clone(),
-            ))
+            .get(&(invitation.email_normalized.clone(), invitation.project_id.clone()))
             .is_some_and(|m| m.invitation_id == invitation.id)
     }
 
     fn marker_free(&self, invitation: &Invitation) -> StoreResult<()> {
-        match self.markers.get(&(
-            invitation.email_normalized.clone(),
-            invitation.project_id.clone(),
-        )) {
+        match self.markers.get(&(invitation.email_normalized.clone(), invitation.project_id.clone())) {
             Some(existing) if existing.invitation_id != invitation.id => {
                 Err(StoreError::DuplicatePending(existing.clone()))
             }
@@ -76,40 +68,24 @@ impl State {
 
     fn apply(&mut self, Transition { from, to }: Transition<'_>) {
         if from.is_pending() {
-            self.markers
-                .remove(&(from.email_normalized.clone(), from.project_id.clone()));
+            self.markers.remove(&(from.email_normalized.clone(), from.project_id.clone()));
         }
         if to.is_pending() {
-            self.markers.insert(
-                (to.email_normalized.clone(), to.project_id.clone()),
-                PendingInvitation::of(to),
-            );
+            self.markers.insert((to.email_normalized.clone(), to.project_id.clone()), PendingInvitation::of(to));
         }
-        self.invitations
-            .insert((to.project_id.clone(), to.id), to.clone());
+        self.invitations.insert((to.project_id.clone(), to.id), to.clone());
     }
 }
 
 fn page_of<T: Clone>(items: impl Iterator<Item = (String, T)>, page: &PageRequest) -> Page<T> {
     let mut out: Vec<(String, T)> = items
-        .filter(|(key, _)| {
-            page.after
-                .as_ref()
-                .is_none_or(|c| key.as_str() > c.after.as_str())
-        })
+        .filter(|(key, _)| page.after.as_ref().is_none_or(|c| key.as_str() > c.after.as_str()))
         .take(page.limit + 1)
         .collect();
     let more = out.len() > page.limit;
     out.truncate(page.limit);
-    let next = if more {
-        out.last().map(|(key, _)| Cursor { after: key.clone() })
-    } else {
-        None
-    };
-    Page {
-        items: out.into_iter().map(|(_, item)| item).collect(),
-        next,
-    }
+    let next = if more { out.last().map(|(key, _)| Cursor { after: key.clone() }) } else { None };
+    Page { items: out.into_iter().map(|(_, item)| item).collect(), next }
 }
 
 #[async_trait]
@@ -120,9 +96,7 @@ impl Store for MemoryStore {
             return Err(StoreError::AlreadyExists);
         }
         state.projects.insert(project.id.clone(), project.clone());
-        state
-            .members
-            .insert((project.id.clone(), owner.user_id.clone()), owner.clone());
+        state.members.insert((project.id.clone(), owner.user_id.clone()), owner.clone());
         Ok(())
     }
 
@@ -134,10 +108,7 @@ impl Store for MemoryStore {
         let state = self.lock();
         Ok((
             state.projects.get(project_id).cloned(),
-            state
-                .members
-                .get(&(project_id.to_owned(), user_id.to_owned()))
-                .cloned(),
+            state.members.get(&(project_id.to_owned(), user_id.to_owned())).cloned(),
         ))
     }
 
@@ -158,50 +129,32 @@ impl Store for MemoryStore {
         supersedes: Option<Transition<'_>>,
     ) -> StoreResult<()> {
         let mut state = self.lock();
-        let inviter = state
-            .members
-            .get(&(invitation.project_id.clone(), guard.inviter.clone()));
+        let inviter = state.members.get(&(invitation.project_id.clone(), guard.inviter.clone()));
         match inviter {
             None => return Err(StoreError::NotMember),
-            Some(m) if m.role < guard.min_inviter_role => {
-                return Err(StoreError::RoleTooLow { actual: m.role })
-            }
+            Some(m) if m.role < guard.min_inviter_role => return Err(StoreError::RoleTooLow { actual: m.role }),
             Some(_) => {}
         }
-        let project = state
-            .projects
-            .get(&invitation.project_id)
-            .ok_or(StoreError::ProjectNotFound)?;
+        let project = state.projects.get(&invitation.project_id).ok_or(StoreError::ProjectNotFound)?;
         let allowed = project.allowed_email_domains.patterns();
         if !allowed.is_empty() && !guard.domain_candidates.iter().any(|c| allowed.contains(c)) {
             return Err(StoreError::DomainNotAllowed);
         }
-        if state
-            .invitations
-            .contains_key(&(invitation.project_id.clone(), invitation.id))
-        {
+        if state.invitations.contains_key(&(invitation.project_id.clone(), invitation.id)) {
             return Err(StoreError::AlreadyExists);
         }
         if let Some(old) = supersedes {
             state.check_current(old.from)?;
-            if !state.marker_points_to(old.from)
-                || old.from.email_normalized != invitation.email_normalized
-            {
+            if !state.marker_points_to(old.from) || old.from.email_normalized != invitation.email_normalized {
                 return Err(StoreError::Conflict);
             }
             state.apply(old);
         } else {
             state.marker_free(invitation)?;
         }
-        state.invitations.insert(
-            (invitation.project_id.clone(), invitation.id),
-            invitation.clone(),
-        );
+        state.invitations.insert((invitation.project_id.clone(), invitation.id), invitation.clone());
         state.markers.insert(
-            (
-                invitation.email_normalized.clone(),
-                invitation.project_id.clone(),
-            ),
+            (invitation.email_normalized.clone(), invitation.project_id.clone()),
             PendingInvitation::of(invitation),
         );
         Ok(())
@@ -215,14 +168,8 @@ impl Store for MemoryStore {
     ) -> StoreResult<(Option<Invitation>, Option<Membership>)> {
         let state = self.lock();
         Ok((
-            state
-                .invitations
-                .get(&(project_id.to_owned(), invitation_id))
-                .cloned(),
-            state
-                .members
-                .get(&(project_id.to_owned(), user_id.to_owned()))
-                .cloned(),
+            state.invitations.get(&(project_id.to_owned(), invitation_id)).cloned(),
+            state.members.get(&(project_id.to_owned(), user_id.to_owned())).cloned(),
         ))
     }
 
@@ -243,10 +190,7 @@ impl Store for MemoryStore {
         Ok(page_of(items, page))
     }
 
-    async fn pending_for_email(
-        &self,
-        email_normalized: &str,
-    ) -> StoreResult<Vec<PendingInvitation>> {
+    async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>> {
         let state = self.lock();
         Ok(state
             .markers
@@ -258,26 +202,14 @@ impl Store for MemoryStore {
 
     async fn invitations_by_key(&self, keys: &[(String, Uuid)]) -> StoreResult<Vec<Invitation>> {
         let state = self.lock();
-        Ok(keys
-            .iter()
-            .filter_map(|key| state.invitations.get(key).cloned())
-            .collect())
+        Ok(keys.iter().filter_map(|key| state.invitations.get(key).cloned()).collect())
     }
 
-    async fn memberships(
-        &self,
-        user_id: &str,
-        project_ids: &[String],
-    ) -> StoreResult<Vec<Membership>> {
+    async fn memberships(&self, user_id: &str, project_ids: &[String]) -> StoreResult<Vec<Membership>> {
         let state = self.lock();
         Ok(project_ids
             .iter()
-            .filter_map(|pid| {
-                state
-                    .members
-                    .get(&(pid.clone(), user_id.to_owned()))
-                    .cloned()
-            })
+            .filter_map(|pid| state.members.get(&(pid.clone(), user_id.to_owned())).cloned())
             .collect())
     }
 

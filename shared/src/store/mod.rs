@@ -95,11 +95,7 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Keeps a status filter's meaning in one place: Pending and Expired depend on the clock.
-pub fn matches_status(
-    invitation: &Invitation,
-    wanted: Option<InvitationStatus>,
-    now: OffsetDateTime,
-) -> bool {
+pub fn matches_status(invitation: &Invitation, wanted: Option<InvitationStatus>, now: OffsetDateTime) -> bool {
     wanted.is_none_or(|status| invitation.status_at(now) == status)
 }
 
@@ -142,20 +138,13 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Page<Invitation>>;
 
     /// Every pending marker for the address, read consistently.
-    async fn pending_for_email(
-        &self,
-        email_normalized: &str,
-    ) -> StoreResult<Vec<PendingInvitation>>;
+    async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>>;
 
     /// Invitations by key, read consistently; missing ones are left out.
     async fn invitations_by_key(&self, keys: &[(String, Uuid)]) -> StoreResult<Vec<Invitation>>;
 
     /// `user_id`'s memberships of the given projects, read consistently; absent ones left out.
-    async fn memberships(
-        &self,
-        user_id: &str,
-        project_ids: &[String],
-    ) -> StoreResult<Vec<Membership>>;
+    async fn memberships(&self, user_id: &str, project_ids: &[String]) -> StoreResult<Vec<Membership>>;
 
     /// Writes a transition over exactly the version that was read, keeping the marker in step.
     async fn save(&self, transition: Transition<'_>) -> StoreResult<()>;

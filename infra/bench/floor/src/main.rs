@@ -5,8 +5,5 @@ use serde_json::{json, Value};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| async {
-        Ok::<_, Error>(json!({"hello": "world"}))
-    }))
-    .await
+    lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| async { Ok::<_, Error>(json!({"hello": "world"})) })).await
 }
