@@ -24,7 +24,9 @@ lint: deps
 	.venv/bin/sam validate --lint --region us-east-1 --template template.yaml
 
 test-only: deps
-	infra/with-emulators.sh cargo test --workspace
+	@mkdir -p target
+	infra/with-emulators.sh cargo test --workspace --all-targets 2>&1 | tee target/test-output.log; exit $${PIPESTATUS[0]}
+	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' target/test-output.log
 
 test: lint test-only
 
