@@ -87,7 +87,6 @@ impl From<StoreError> for AppError {
             StoreError::Conflict => {
                 AppError::conflict("concurrent_modification", "The invitation changed while this request ran; retry.")
             }
-            StoreError::InvalidCursor => invalid_cursor(),
             StoreError::Corrupt(detail) => AppError::Internal(detail),
             StoreError::Unavailable(detail) => AppError::Unavailable(detail),
         }

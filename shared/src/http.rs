@@ -59,6 +59,19 @@ pub fn path_param(request: &Request, name: &str) -> Result<String, AppError> {
     request.path_parameters().first(name).map(str::to_owned).ok_or(AppError::NotFound)
 }
 
+/// The invitation a route's path names: the project `{pk}` and the invitation `{id}`.
+pub fn invitation_in_path(request: &Request) -> Result<(String, uuid::Uuid), AppError> {
+    let project_id = path_param(request, "pk")?;
+    Ok((project_id, crate::service::parse_invitation_id(&path_param(request, "id")?)?))
+}
+
+/// The invitation a spec endpoint names: the project `{pk}` and `{"invitation_id": …}` in the body.
+pub fn invitation_in_body(request: &Request) -> Result<(String, uuid::Uuid), AppError> {
+    let project_id = path_param(request, "pk")?;
+    let body: crate::api::InvitationIdBody = json_body(request)?;
+    Ok((project_id, crate::service::parse_invitation_id(&body.invitation_id)?))
+}
+
 pub fn query_param(request: &Request, name: &str) -> Option<String> {
     request.query_string_parameters().first(name).map(str::to_owned)
 }

@@ -172,10 +172,6 @@ impl Invitations {
         &self.settings
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
     pub fn now(&self) -> time::OffsetDateTime {
         self.clock.now()
     }

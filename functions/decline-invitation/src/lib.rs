@@ -1,7 +1,6 @@
 //! `POST /api/v1/projects/{pk}/invitations/{id}/decline`: Decline an invitation addressed to the caller's verified email.
 
-use invitations::http::{caller, ok, path_param, respond};
-use invitations::service::parse_invitation_id;
+use invitations::http::{caller, invitation_in_path, ok, respond};
 use invitations::Invitations;
 use lambda_http::{Body, Request, Response};
 
@@ -11,8 +10,7 @@ pub async fn handle(app: &Invitations, request: Request) -> Response<Body> {
     respond(
         async {
             let caller = caller(&request)?;
-            let project_id = path_param(&request, "pk")?;
-            let id = parse_invitation_id(&path_param(&request, "id")?)?;
+            let (project_id, id) = invitation_in_path(&request)?;
             let invitation = app.decline(&caller, &project_id, id).await?;
             Ok(ok(&app.view(&invitation)))
         }

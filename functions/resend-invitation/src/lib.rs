@@ -1,8 +1,7 @@
 //! `POST /api/v1/projects/{pk}/resend-invitation`: Send a pending (or expired) invitation again, renewing its expiry.
 
-use invitations::api::{InvitationIdBody, SUCCESS};
-use invitations::http::{caller, json_body, ok, path_param, respond};
-use invitations::service::parse_invitation_id;
+use invitations::api::SUCCESS;
+use invitations::http::{caller, invitation_in_body, ok, respond};
 use invitations::Invitations;
 use lambda_http::{Body, Request, Response};
 
@@ -12,9 +11,8 @@ pub async fn handle(app: &Invitations, request: Request) -> Response<Body> {
     respond(
         async {
             let caller = caller(&request)?;
-            let project_id = path_param(&request, "pk")?;
-            let body: InvitationIdBody = json_body(&request)?;
-            app.resend(&caller, &project_id, parse_invitation_id(&body.invitation_id)?).await?;
+            let (project_id, id) = invitation_in_body(&request)?;
+            app.resend(&caller, &project_id, id).await?;
             Ok(ok(&SUCCESS))
         }
         .await,

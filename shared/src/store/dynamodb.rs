@@ -34,10 +34,6 @@ impl DynamoStore {
         Self { client, table: table.into() }
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     /// Creates the table (for tests and the local run; deployments use `template.yaml`).
     pub async fn create_table(&self) -> StoreResult<()> {
         let attribute = |name: &str| {

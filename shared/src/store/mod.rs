@@ -84,8 +84,6 @@ pub enum StoreError {
     AlreadyExists,
     #[error("the item changed since it was read")]
     Conflict,
-    #[error("invalid cursor")]
-    InvalidCursor,
     #[error("stored item is malformed: {0}")]
     Corrupt(String),
     #[error("storage unavailable: {0}")]
