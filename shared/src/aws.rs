@@ -20,17 +20,19 @@ use std::time::Duration;
 #[cfg(not(feature = "naive"))]
 const AWS_ROOTS: &[u8] = include_bytes!("../certs/aws-roots.pem");
 
-/// One HTTPS client for every SDK client of the function, trusting only [`AWS_ROOTS`].
-/// `AWS_CA_BUNDLE`, when set, replaces them (for a proxy or an emulator with its own CA).
+/// One HTTPS client for every SDK client of the function, trusting only [`AWS_ROOTS`], with
+/// rustls on *ring* (the SDK's default, aws-lc, makes every bootstrap much larger: see the README's
+/// Performance section). `AWS_CA_BUNDLE`, when set, replaces the roots (for a proxy or an emulator
+/// with its own CA).
 #[cfg(not(feature = "naive"))]
-fn https_client() -> aws_types::sdk_config::SharedHttpClient {
+pub fn https_client() -> aws_types::sdk_config::SharedHttpClient {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
     let roots = std::env::var("AWS_CA_BUNDLE").ok().and_then(|path| std::fs::read(path).ok());
     let trust_store =
         TrustStore::empty().with_native_roots(false).with_pem_certificate(roots.unwrap_or_else(|| AWS_ROOTS.to_vec()));
     let context = TlsContext::builder().with_trust_store(trust_store).build().expect("valid TLS settings");
     aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
         .build_https()
 }

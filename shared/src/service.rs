@@ -13,16 +13,16 @@ use crate::page::{Cursor, Page, PageRequest, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::project::{Caller, Grant, Membership, Project};
 use crate::queue::Queue;
 use crate::role::Role;
-use crate::store::{CreateGuard, Store, StoreError, Transition};
-use futures::StreamExt;
+use crate::store::{Acceptance, CreateGuard, Store, StoreError, Transition, ACCEPT_BATCH};
+use futures::{StreamExt, TryStreamExt};
 use std::future::Future;
 use std::sync::Arc;
 use uuid::Uuid;
 
 /// How many times a read-transition-write is retried when another writer got there first.
 const ATTEMPTS: usize = 4;
-/// Invitations accepted at once on sign-up.
-const ACCEPT_CONCURRENCY: usize = 32;
+/// Batches of sign-up acceptances written at once.
+const ACCEPT_CONCURRENCY: usize = 4;
 const MAX_PROJECT_NAME: usize = 200;
 
 #[derive(Clone)]
@@ -73,6 +73,14 @@ where
         }
     }
     Err(StoreError::Conflict.into())
+}
+
+/// A sign-up acceptance worked out from what was read, ready to be written.
+struct PlannedAcceptance {
+    invitation: Invitation,
+    membership: Option<Membership>,
+    accepted: Invitation,
+    grant: Grant,
 }
 
 /// What the sign-up acceptance did.
@@ -477,8 +485,9 @@ impl Invitations {
     /// accepted invitations have no pending marker left. Fails only on a dependency failure.
     ///
     /// Three rounds of calls whatever the count: the markers, then the invitations and the user's
-    /// memberships together, then one accept transaction per invitation, run concurrently. An
-    /// invitation that changed meanwhile is retried alone through the same acceptance code.
+    /// memberships together, then the acceptances in batches of [`ACCEPT_BATCH`], one atomic write
+    /// each, run concurrently. A batch holding an invitation that changed meanwhile is accepted one
+    /// by one instead, through the API's acceptance code.
     pub async fn accept_all_for(&self, user_id: &str, verified_email: &str) -> Result<AcceptReport, AppError> {
         let email = email::normalize(verified_email);
         let markers = self.store.pending_for_email(&email).await?;
@@ -489,49 +498,101 @@ impl Invitations {
         let project_ids: Vec<_> = markers.iter().map(|m| m.project_id.clone()).collect();
         let (invitations, memberships) =
             futures::try_join!(self.store.invitations_by_key(&keys), self.store.memberships(user_id, &project_ids))?;
-        let results: Vec<Result<bool, AppError>> = futures::stream::iter(invitations)
-            .filter(|invitation| futures::future::ready(invitation.email_normalized == email))
-            .map(|invitation| {
-                let membership = memberships.iter().find(|m| m.project_id == invitation.project_id).cloned();
-                let email = email.as_str();
-                async move {
-                    let (project_id, id) = (invitation.project_id.clone(), invitation.id);
-                    let first = self.accept_one(invitation, membership, user_id, email).await;
-                    let outcome = match first {
-                        Ok(_) => Ok(true),
-                        Err(Failed::App(err)) => Err(err),
-                        Err(Failed::Retry) => {
-                            retrying(|| async {
-                                let (invitation, membership) =
-                                    self.store.invitation_and_membership(&project_id, id, user_id).await?;
-                                let Some(invitation) = invitation else {
-                                    return Ok(false);
-                                };
-                                self.accept_one(invitation, membership, user_id, email).await?;
-                                Ok(true)
-                            })
-                            .await
-                        }
-                    };
-                    match outcome {
-                        // Expired, revoked or accepted meanwhile: nothing left to do for it.
-                        Err(AppError::Conflict { .. }) => Ok(false),
-                        other => other,
-                    }
-                }
-            })
-            .buffer_unordered(ACCEPT_CONCURRENCY)
-            .collect()
-            .await;
+        let now = self.clock.now();
         let mut report = AcceptReport::default();
-        for result in results {
-            if result? {
-                report.accepted += 1;
-            } else {
-                report.skipped += 1;
+        let mut planned = Vec::with_capacity(invitations.len());
+        for invitation in invitations.into_iter().filter(|i| i.email_normalized == email) {
+            let membership = memberships.iter().find(|m| m.project_id == invitation.project_id).cloned();
+            match invitation.accept(user_id, now) {
+                Ok(accepted) => {
+                    let grant = Membership::grant(
+                        membership.as_ref(),
+                        &invitation.project_id,
+                        user_id,
+                        Some(&email),
+                        invitation.role,
+                        now,
+                    );
+                    planned.push(PlannedAcceptance { invitation, membership, accepted, grant });
+                }
+                // Expired, or no longer pending: nothing to accept.
+                Err(_) => report.skipped += 1,
             }
         }
+        let email = email.as_str();
+        let batches: Vec<_> =
+            planned.chunks(ACCEPT_BATCH).map(|batch| self.accept_batch(batch, user_id, email)).collect();
+        let counts: Vec<(usize, usize)> =
+            futures::stream::iter(batches).buffer_unordered(ACCEPT_CONCURRENCY).try_collect().await?;
+        for (accepted, skipped) in counts {
+            report.accepted += accepted;
+            report.skipped += skipped;
+        }
         Ok(report)
+    }
+
+    /// One atomic write for the batch; if one of them changed since it was read, each alone.
+    /// Returns how many were accepted and skipped.
+    async fn accept_batch(
+        &self,
+        batch: &[PlannedAcceptance],
+        user_id: &str,
+        email: &str,
+    ) -> Result<(usize, usize), AppError> {
+        let acceptances: Vec<_> = batch
+            .iter()
+            .map(|p| Acceptance { transition: Transition { from: &p.invitation, to: &p.accepted }, grant: &p.grant })
+            .collect();
+        match self.store.accept_batch(&acceptances).await {
+            Ok(()) => {
+                for p in batch {
+                    if let Grant::Keep { existing } = p.grant {
+                        tracing::info!(invitation_id = %p.invitation.id, kept = %existing, "accepted; the member keeps a higher role");
+                    }
+                }
+                Ok((batch.len(), 0))
+            }
+            Err(StoreError::Conflict) => {
+                let alone =
+                    batch.iter().map(|p| self.accept_alone(p.invitation.clone(), p.membership.clone(), user_id, email));
+                let accepted: Vec<bool> = futures::future::try_join_all(alone).await?;
+                let count = accepted.iter().filter(|a| **a).count();
+                Ok((count, batch.len() - count))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Accepts one invitation of a sign-up, re-reading it while it changes under us. `false`
+    /// when it can no longer be accepted (expired, revoked or accepted meanwhile).
+    async fn accept_alone(
+        &self,
+        invitation: Invitation,
+        membership: Option<Membership>,
+        user_id: &str,
+        email: &str,
+    ) -> Result<bool, AppError> {
+        let (project_id, id) = (invitation.project_id.clone(), invitation.id);
+        let outcome = match self.accept_one(invitation, membership, user_id, email).await {
+            Ok(_) => Ok(true),
+            Err(Failed::App(err)) => Err(err),
+            Err(Failed::Retry) => {
+                retrying(|| async {
+                    let (invitation, membership) =
+                        self.store.invitation_and_membership(&project_id, id, user_id).await?;
+                    let Some(invitation) = invitation else {
+                        return Ok(false);
+                    };
+                    self.accept_one(invitation, membership, user_id, email).await?;
+                    Ok(true)
+                })
+                .await
+            }
+        };
+        match outcome {
+            Err(AppError::Conflict { .. }) => Ok(false),
+            other => other,
+        }
     }
 
     // ---- email delivery ----

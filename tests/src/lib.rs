@@ -33,6 +33,7 @@ pub fn sdk_config(endpoint_url: &str) -> SdkConfig {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "tests")))
+        .http_client(invitations::aws::https_client())
         .endpoint_url(endpoint_url)
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder().operation_timeout(std::time::Duration::from_secs(20)).build(),

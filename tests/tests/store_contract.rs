@@ -3,11 +3,12 @@
 
 use integration_tests::*;
 use invitations::invitation::{InvitationStatus, Policy};
-use invitations::page::PageRequest;
+use invitations::page::{Page, PageRequest};
+use invitations::project::{Grant, Membership};
 use invitations::queue::MemoryQueue;
 use invitations::service::page_request;
-use invitations::store::{CreateGuard, Store, StoreError, Transition};
-use invitations::{AppError, Email, Invitation, Role};
+use invitations::store::{Acceptance, CreateGuard, PendingInvitation, Store, StoreError, StoreResult, Transition};
+use invitations::{AppError, Email, Invitation, Project, Role};
 use std::sync::Arc;
 use time::Duration;
 
@@ -36,6 +37,8 @@ contract!(
     lists_paginate_in_time_order_and_filter_by_status,
     an_invitation_id_never_reaches_another_project,
     sign_up_accepts_every_pending_invitation_once,
+    a_batch_of_acceptances_is_all_or_none,
+    sign_up_accepts_the_rest_when_one_changes_mid_batch,
 );
 
 async fn setup(
@@ -292,4 +295,148 @@ async fn sign_up_accepts_every_pending_invitation_once(store: Arc<dyn Store>) {
     assert_eq!(service.project(&jane, &pid).await.unwrap().1, Role::Editor);
     assert_eq!(service.project(&jane, &second.id).await.unwrap().1, Role::ReadOnly);
     assert_eq!(service.project(&jane, &third.id).await.unwrap_err(), AppError::NotFound);
+}
+
+fn acceptances(planned: &[(Invitation, Invitation, Grant)]) -> Vec<Acceptance<'_>> {
+    planned.iter().map(|(from, to, grant)| Acceptance { transition: Transition { from, to }, grant }).collect()
+}
+
+/// Jane invited to three projects: the projects and the invitations as stored.
+async fn three_invitations(
+    service: &invitations::Invitations,
+    owner: &invitations::Caller,
+    store: &Arc<dyn Store>,
+) -> (Vec<String>, Vec<Invitation>) {
+    let mut projects = Vec::new();
+    let mut keys = Vec::new();
+    for name in ["One", "Two", "Three"] {
+        let project = service.create_project(owner, name, &[]).await.unwrap();
+        let inv = service.create_invitation(owner, &project.id, "jane@example.com", "editor").await.unwrap();
+        keys.push((project.id.clone(), inv.id));
+        projects.push(project.id);
+    }
+    (projects, store.invitations_by_key(&keys).await.unwrap())
+}
+
+async fn a_batch_of_acceptances_is_all_or_none(store: Arc<dyn Store>) {
+    let (service, _, owner, _) = setup(store.clone()).await;
+    let jane = user_with_email("jane@example.com");
+    let (projects, read) = three_invitations(&service, &owner, &store).await;
+    let now = service.now();
+    let plan = |invitations: &[Invitation]| -> Vec<(Invitation, Invitation, Grant)> {
+        invitations
+            .iter()
+            .map(|inv| {
+                let grant =
+                    Membership::grant(None, &inv.project_id, &jane.user_id, jane.email.as_deref(), inv.role, now);
+                (inv.clone(), inv.accept(&jane.user_id, now).unwrap(), grant)
+            })
+            .collect()
+    };
+    // The last invitation changes after it was read: the whole batch is refused.
+    service.update_invitation(&owner, &projects[2], read[2].id, None, Some("readonly")).await.unwrap();
+    let stale = plan(&read);
+    assert_eq!(store.accept_batch(&acceptances(&stale)).await, Err(StoreError::Conflict));
+    let keys: Vec<_> = read.iter().map(|i| (i.project_id.clone(), i.id)).collect();
+    let after = store.invitations_by_key(&keys).await.unwrap();
+    assert!(after.iter().all(|i| i.status == InvitationStatus::Pending), "nothing accepted");
+    assert_eq!(store.pending_for_email("jane@example.com").await.unwrap().len(), 3, "no marker removed");
+    assert!(store.memberships(&jane.user_id, &projects).await.unwrap().is_empty(), "no membership written");
+    // Read again, the same batch commits as a whole.
+    let fresh = plan(&after);
+    store.accept_batch(&acceptances(&fresh)).await.unwrap();
+    let accepted = store.invitations_by_key(&keys).await.unwrap();
+    assert!(accepted.iter().all(|i| i.status == InvitationStatus::Accepted));
+    assert!(store.pending_for_email("jane@example.com").await.unwrap().is_empty());
+    assert_eq!(store.memberships(&jane.user_id, &projects).await.unwrap().len(), 3);
+}
+
+async fn sign_up_accepts_the_rest_when_one_changes_mid_batch(store: Arc<dyn Store>) {
+    let (service, _, owner, _) = setup(store.clone()).await;
+    let (projects, read) = three_invitations(&service, &owner, &store).await;
+    // The owner revokes the second invitation between the sign-up's read and its write.
+    let racing = RevokesBeforeFirstBatch {
+        inner: store.clone(),
+        revoke: read[1].clone(),
+        done: std::sync::atomic::AtomicBool::new(false),
+    };
+    let (signing_up, _) = integration_tests::service(Arc::new(racing));
+    let jane = user_with_email("jane@example.com");
+    let report = signing_up.accept_all_for(&jane.user_id, "jane@example.com").await.unwrap();
+    assert_eq!((report.accepted, report.skipped), (2, 1));
+    let keys: Vec<_> = read.iter().map(|i| (i.project_id.clone(), i.id)).collect();
+    let statuses: Vec<_> = store.invitations_by_key(&keys).await.unwrap().iter().map(|i| i.status).collect();
+    assert_eq!(statuses, [InvitationStatus::Accepted, InvitationStatus::Revoked, InvitationStatus::Accepted]);
+    let members: Vec<_> =
+        store.memberships(&jane.user_id, &projects).await.unwrap().into_iter().map(|m| m.project_id).collect();
+    assert_eq!(members.len(), 2);
+    assert!(!members.contains(&projects[1]));
+}
+
+/// A store whose first batch of acceptances loses a race: the invitation is revoked just before.
+struct RevokesBeforeFirstBatch {
+    inner: Arc<dyn Store>,
+    revoke: Invitation,
+    done: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Store for RevokesBeforeFirstBatch {
+    async fn create_project(&self, project: &Project, owner: &Membership) -> StoreResult<()> {
+        self.inner.create_project(project, owner).await
+    }
+    async fn project_and_membership(
+        &self,
+        project_id: &str,
+        user_id: &str,
+    ) -> StoreResult<(Option<Project>, Option<Membership>)> {
+        self.inner.project_and_membership(project_id, user_id).await
+    }
+    async fn members(&self, project_id: &str, page: &PageRequest) -> StoreResult<Page<Membership>> {
+        self.inner.members(project_id, page).await
+    }
+    async fn create_invitation(
+        &self,
+        invitation: &Invitation,
+        guard: &CreateGuard,
+        supersedes: Option<Transition<'_>>,
+    ) -> StoreResult<()> {
+        self.inner.create_invitation(invitation, guard, supersedes).await
+    }
+    async fn invitation_and_membership(
+        &self,
+        project_id: &str,
+        invitation_id: uuid::Uuid,
+        user_id: &str,
+    ) -> StoreResult<(Option<Invitation>, Option<Membership>)> {
+        self.inner.invitation_and_membership(project_id, invitation_id, user_id).await
+    }
+    async fn invitations(
+        &self,
+        project_id: &str,
+        status: Option<InvitationStatus>,
+        now: time::OffsetDateTime,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Invitation>> {
+        self.inner.invitations(project_id, status, now, page).await
+    }
+    async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>> {
+        self.inner.pending_for_email(email_normalized).await
+    }
+    async fn invitations_by_key(&self, keys: &[(String, uuid::Uuid)]) -> StoreResult<Vec<Invitation>> {
+        self.inner.invitations_by_key(keys).await
+    }
+    async fn memberships(&self, user_id: &str, project_ids: &[String]) -> StoreResult<Vec<Membership>> {
+        self.inner.memberships(user_id, project_ids).await
+    }
+    async fn save(&self, transition: Transition<'_>) -> StoreResult<()> {
+        self.inner.save(transition).await
+    }
+    async fn accept_batch(&self, acceptances: &[Acceptance<'_>]) -> StoreResult<()> {
+        if !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let revoked = self.revoke.revoke(time::OffsetDateTime::now_utc()).unwrap();
+            self.inner.save(Transition { from: &self.revoke, to: &revoked }).await.unwrap();
+        }
+        self.inner.accept_batch(acceptances).await
+    }
 }

@@ -7,8 +7,10 @@
 mod proxy;
 mod runtime_api;
 
+use futures::StreamExt;
 use invitations::queue::SqsQueue;
 use invitations::store::dynamodb::DynamoStore;
+use invitations::store::Store;
 use invitations::{Caller, Invitations, Settings, SystemClock};
 use local_server::Claims;
 use runtime_api::{Invocation, Report, RuntimeApi};
@@ -165,6 +167,40 @@ async fn pending(fixture: &Fixture, count: usize) -> Vec<(Caller, String)> {
     out
 }
 
+/// New users, each with a pending invitation in every one of `projects` (fresh projects).
+async fn signing_up(fixture: &Fixture, users: usize, projects: usize) -> Vec<Caller> {
+    let owner = &fixture.owner;
+    let project_ids: Vec<String> = futures::stream::iter(0..projects)
+        .map(|i| async move { fixture.app.create_project(owner, &format!("Sign-up {i}"), &[]).await.unwrap().id })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    for _ in 0..users {
+        let email = unique_email("signup");
+        futures::stream::iter(&project_ids)
+            .map(|pid| fixture.app.create_invitation(owner, pid, &email, "editor"))
+            .buffer_unordered(16)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .for_each(|created| drop(created.expect("setup invitation")));
+        out.push(Caller { user_id: uuid::Uuid::new_v4().to_string(), email: Some(email), email_verified: true });
+    }
+    out
+}
+
+fn confirmation_event(user: &Caller) -> String {
+    json!({
+        "version": "1", "region": "us-east-1", "userPoolId": "us-east-1_bench", "userName": user.user_id,
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "bench"},
+        "triggerSource": "PostConfirmation_ConfirmSignUp",
+        "request": {"userAttributes": {"sub": user.user_id, "email": user.email, "email_verified": "true"}},
+        "response": {}
+    })
+    .to_string()
+}
+
 async fn workload(name: &str, fixture: &Fixture, count: usize) -> Workload {
     let mut env = vec![("TABLE_NAME".to_owned(), fixture.table.clone())];
     let pid = fixture.project.clone();
@@ -210,17 +246,7 @@ async fn workload(name: &str, fixture: &Fixture, count: usize) -> Workload {
         "post-confirmation" => {
             env.push(("RECONCILE_QUEUE_URL".into(), fixture.reconcile_queue.clone()));
             let pool = pending(fixture, count).await;
-            Box::new(move |i| {
-                let (invitee, _) = &pool[i];
-                json!({
-                    "version": "1", "region": "us-east-1", "userPoolId": "us-east-1_bench", "userName": invitee.user_id,
-                    "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": "bench"},
-                    "triggerSource": "PostConfirmation_ConfirmSignUp",
-                    "request": {"userAttributes": {"sub": invitee.user_id, "email": invitee.email, "email_verified": "true"}},
-                    "response": {}
-                })
-                .to_string()
-            })
+            Box::new(move |i| confirmation_event(&pool[i].0))
         }
         _ => Box::new(|_| "{}".to_owned()),
     };
@@ -232,6 +258,7 @@ struct Samples {
     init_cpu: Vec<f64>,
     init_wall: Vec<f64>,
     first_cpu: Vec<f64>,
+    first_latency: Vec<f64>,
     warm_latency: Vec<f64>,
     warm_cpu: Vec<f64>,
     hwm_kb: u64,
@@ -342,6 +369,7 @@ async fn run_once(
         cpu_before = cpu_after;
         if i == 0 {
             samples.first_cpu.push(cpu);
+            samples.first_latency.push((done - handed).as_secs_f64() * 1e3);
         } else {
             samples.warm_latency.push((done - handed).as_secs_f64() * 1e3);
             samples.warm_cpu.push(cpu);
@@ -378,6 +406,7 @@ async fn main() {
         .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
             aws_credential_types::Credentials::new("bench", "bench", None, None, "bench"),
         ))
+        .http_client(invitations::aws::https_client())
         .build();
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&aws).endpoint_url(&args.dynamodb).build(),
@@ -468,5 +497,48 @@ async fn main() {
             s.failures,
         );
     }
+
+    // Sign-up with many pending invitations: a cold and a warm sign-up per round.
+    const SIGN_UP_INVITATIONS: usize = 100;
+    let users = signing_up(&fixture, args.rounds * 2, SIGN_UP_INVITATIONS).await;
+    let events_for = users.clone();
+    let mut sign_up = Workload {
+        env: vec![
+            ("TABLE_NAME".to_owned(), fixture.table.clone()),
+            ("RECONCILE_QUEUE_URL".to_owned(), fixture.reconcile_queue.clone()),
+        ],
+        events: Box::new(move |i| confirmation_event(&events_for[i])),
+    };
+    let binary = args.release.join("post-confirmation");
+    let mut samples = Samples::default();
+    let mut cursor = 0;
+    for _ in 0..args.rounds {
+        run_once(&binary, &mut sign_up, &mut cursor, 2, &proxies, &mut samples, &empty_dir).await;
+    }
+    let store = DynamoStore::new(dynamodb.clone(), fixture.table.clone());
+    let mut left_pending = 0;
+    for user in &users {
+        left_pending += store.pending_for_email(user.email.as_deref().unwrap()).await.unwrap().len();
+    }
+    let calls = samples
+        .calls
+        .iter()
+        .map(|(op, n)| format!("{op} {:.2}", *n as f64 / samples.invokes_counted as f64))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!();
+    println!(
+        "Sign-up acceptance: post-confirmation accepting {SIGN_UP_INVITATIONS} pending invitations in {SIGN_UP_INVITATIONS} projects, \
+         {} sign-ups on a cold start and {} on a warm one: cold invoke p50 {:.0} ms (p90 {:.0}), warm invoke p50 {:.0} ms (p90 {:.0}); \
+         AWS calls per sign-up: {calls}; invitations left pending: {left_pending} of {}; failures: {}.",
+        samples.first_latency.len(),
+        samples.warm_latency.len(),
+        percentile(&samples.first_latency, 0.5),
+        percentile(&samples.first_latency, 0.9),
+        percentile(&samples.warm_latency, 0.5),
+        percentile(&samples.warm_latency, 0.9),
+        users.len() * SIGN_UP_INVITATIONS,
+        samples.failures,
+    );
     let _ = std::fs::remove_dir_all(&empty_dir);
 }

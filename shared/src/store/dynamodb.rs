@@ -237,6 +237,24 @@ impl DynamoStore {
         }
         Ok(items)
     }
+
+    /// The membership side of an acceptance: written if absent or unchanged since it was read, or
+    /// checked to still hold the higher role that is kept.
+    fn grant_item(&self, accepted: &Invitation, grant: &Grant) -> StoreResult<TransactWriteItem> {
+        let user = accepted.accepted_by.as_deref().unwrap_or_default();
+        let rank = |placeholder: &str, role: Role| {
+            Condition::new(format!("#rank {placeholder} :rank")).name("#rank", "rank").value(":rank", n(role.rank()))
+        };
+        match grant {
+            Grant::Keep { existing } => self.check(member_key(&accepted.project_id, user), rank(">=", *existing)),
+            Grant::Write { membership, replaces: None } => {
+                self.put(member_item(membership), Some(Condition::new("attribute_not_exists(PK)")))
+            }
+            Grant::Write { membership, replaces: Some(previous) } => {
+                self.put(member_item(membership), Some(rank("=", *previous)))
+            }
+        }
+    }
 }
 
 /// Why a transaction did not commit.
@@ -717,22 +735,12 @@ impl Store for DynamoStore {
         }
     }
 
-    async fn accept(&self, transition: Transition<'_>, grant: &Grant) -> StoreResult<()> {
-        let mut items = self.transition_items(transition)?;
-        let to = transition.to;
-        let user = to.accepted_by.as_deref().unwrap_or_default();
-        let rank = |placeholder: &str, role: Role| {
-            Condition::new(format!("#rank {placeholder} :rank")).name("#rank", "rank").value(":rank", n(role.rank()))
-        };
-        items.push(match grant {
-            Grant::Keep { existing } => self.check(member_key(&to.project_id, user), rank(">=", *existing))?,
-            Grant::Write { membership, replaces: None } => {
-                self.put(member_item(membership), Some(Condition::new("attribute_not_exists(PK)")))?
-            }
-            Grant::Write { membership, replaces: Some(previous) } => {
-                self.put(member_item(membership), Some(rank("=", *previous)))?
-            }
-        });
+    async fn accept_batch(&self, acceptances: &[Acceptance<'_>]) -> StoreResult<()> {
+        let mut items = Vec::with_capacity(acceptances.len() * 3);
+        for Acceptance { transition, grant } in acceptances {
+            items.extend(self.transition_items(*transition)?);
+            items.push(self.grant_item(transition.to, grant)?);
+        }
         self.transact(items).await.map_err(Cancelled::into_other)
     }
 }

@@ -221,22 +221,27 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn accept(&self, transition: Transition<'_>, grant: &Grant) -> StoreResult<()> {
+    async fn accept_batch(&self, acceptances: &[Acceptance<'_>]) -> StoreResult<()> {
         let mut state = self.lock();
-        state.check_current(transition.from)?;
-        state.check_marker_move(transition)?;
-        let to = transition.to;
-        let user = to.accepted_by.clone().unwrap_or_default();
-        let key = (to.project_id.clone(), user);
-        let current = state.members.get(&key).map(|m| m.role);
-        match grant {
-            Grant::Keep { existing } if current.is_some_and(|role| role >= *existing) => {}
-            Grant::Write { replaces, .. } if current == *replaces => {}
-            _ => return Err(StoreError::Conflict),
+        // Every condition first, as a transaction does: a stale one writes nothing.
+        for Acceptance { transition, grant } in acceptances {
+            state.check_current(transition.from)?;
+            state.check_marker_move(*transition)?;
+            let to = transition.to;
+            let key = (to.project_id.clone(), to.accepted_by.clone().unwrap_or_default());
+            let current = state.members.get(&key).map(|m| m.role);
+            match grant {
+                Grant::Keep { existing } if current.is_some_and(|role| role >= *existing) => {}
+                Grant::Write { replaces, .. } if current == *replaces => {}
+                _ => return Err(StoreError::Conflict),
+            }
         }
-        state.apply(transition);
-        if let Grant::Write { membership, .. } = grant {
-            state.members.insert(key, membership.clone());
+        for Acceptance { transition, grant } in acceptances {
+            state.apply(*transition);
+            if let Grant::Write { membership, .. } = grant {
+                let key = (membership.project_id.clone(), membership.user_id.clone());
+                state.members.insert(key, membership.clone());
+            }
         }
         Ok(())
     }

@@ -15,6 +15,7 @@
 //! | 7b | those invitations and the user's memberships of their projects | invitation and member keys | BatchGet, consistent |
 //! | 8 | any transition | invitation Put conditioned on `version` (and `status = Pending`), marker kept in step | TransactWrite |
 //! | 9 | accept | invitation → Accepted, marker deleted, membership put unless a higher rank is there | TransactWrite |
+//! | 9b | accept on sign-up | up to 33 acceptances of pattern 9 together, all or none | TransactWrite |
 
 pub mod memory;
 
@@ -67,6 +68,17 @@ pub struct Transition<'a> {
     pub from: &'a Invitation,
     pub to: &'a Invitation,
 }
+
+/// One acceptance: the invitation's transition to Accepted and the role it grants.
+#[derive(Debug, Clone, Copy)]
+pub struct Acceptance<'a> {
+    pub transition: Transition<'a>,
+    pub grant: &'a Grant,
+}
+
+/// Acceptances written in one [`Store::accept_batch`]: each is three items of a DynamoDB
+/// transaction (invitation, marker, membership), which holds at most 100.
+pub const ACCEPT_BATCH: usize = 33;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -148,5 +160,11 @@ pub trait Store: Send + Sync {
     async fn save(&self, transition: Transition<'_>) -> StoreResult<()>;
 
     /// Accepts: the transition to Accepted, the marker removed and the grant applied, atomically.
-    async fn accept(&self, transition: Transition<'_>, grant: &Grant) -> StoreResult<()>;
+    async fn accept(&self, transition: Transition<'_>, grant: &Grant) -> StoreResult<()> {
+        self.accept_batch(&[Acceptance { transition, grant }]).await
+    }
+
+    /// Up to [`ACCEPT_BATCH`] acceptances of different projects' invitations, all or none:
+    /// `Conflict` when any of them was stale, and then nothing was written.
+    async fn accept_batch(&self, acceptances: &[Acceptance<'_>]) -> StoreResult<()>;
 }
