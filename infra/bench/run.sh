@@ -6,15 +6,21 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-functions=(create-invitation list-invitations accept-invitation post-confirmation)
+# FUNCTIONS (comma-separated) picks some of the four; NAIVE=0 leaves the naive builds out.
+IFS=, read -r -a functions <<< "${FUNCTIONS:-create-invitation,list-invitations,accept-invitation,post-confirmation}"
+naive=()
+[ "${NAIVE:-1}" = 0 ] || naive=(--naive target/naive/release)
 
 cargo build --release -p bench-floor
 for f in "${functions[@]}"; do
   # One invocation per function, so no other crate's features leak into its build.
   cargo build --release -p "$f"
-  cargo build --release -p "$f" --features naive --target-dir target/naive
+  [ "${NAIVE:-1}" = 0 ] || cargo build --release -p "$f" --features naive --target-dir target/naive
 done
 cargo build -p lambda-bench
 
-infra/with-emulators.sh bash -c 'target/debug/lambda-bench --release target/release --naive target/naive/release \
+BENCH_NAIVE="${naive[*]}"
+BENCH_FUNCTIONS="$(IFS=,; echo "${functions[*]}")"
+export BENCH_NAIVE BENCH_FUNCTIONS
+infra/with-emulators.sh bash -c 'target/debug/lambda-bench --release target/release $BENCH_NAIVE --functions "$BENCH_FUNCTIONS" \
   --dynamodb "$TEST_DYNAMODB_ENDPOINT" --moto "$TEST_MOTO_ENDPOINT" --rounds "${ROUNDS:-7}" --warm "${WARM:-100}"'

@@ -159,7 +159,17 @@ where
 {
     lambda_http::run(lambda_http::service_fn(|request| {
         let response = handler(request);
-        async move { Ok::<_, std::convert::Infallible>(response.await) }
+        async move { Ok::<_, std::convert::Infallible>(Finished(response.await)) }
     }))
     .await
+}
+
+/// A response whose body is already final JSON text. lambda_http's own conversion would collect
+/// the body again and re-decode it by its charset, linking a table of every legacy encoding.
+struct Finished(Response<Body>);
+
+impl lambda_http::IntoResponse for Finished {
+    fn into_response(self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send>> {
+        Box::pin(std::future::ready(self.0))
+    }
 }

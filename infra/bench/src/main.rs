@@ -2,7 +2,10 @@
 //! Lambdas, each binary run under a Lambda Runtime API emulator against DynamoDB Local and moto,
 //! interleaved round-robin with the hello-world floor and the naive SDK build of each function.
 //!
-//! Usage: lambda-bench --release DIR --naive DIR --dynamodb URL --moto URL [--rounds N] [--warm N]
+//! Usage: lambda-bench --release DIR [--naive DIR] --dynamodb URL --moto URL [--rounds N] [--warm N]
+//!        [--functions a,b]
+//!
+//! Without `--naive` the naive builds are left out; `--functions` picks some of the four.
 
 mod proxy;
 mod runtime_api;
@@ -21,11 +24,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const FUNCTIONS: [&str; 4] = ["create-invitation", "list-invitations", "accept-invitation", "post-confirmation"];
+/// Invitations per page in the list benchmark.
+const LIST_PAGE: usize = 50;
+const FUNCTIONS: &str = "create-invitation,list-invitations,accept-invitation,post-confirmation";
 
 struct Args {
     release: PathBuf,
-    naive: PathBuf,
+    naive: Option<PathBuf>,
+    functions: Vec<String>,
     dynamodb: String,
     moto: String,
     rounds: usize,
@@ -41,7 +47,8 @@ fn args() -> Args {
     let get = |k: &str| map.get(k).cloned().unwrap_or_else(|| panic!("--{k} is required"));
     Args {
         release: get("release").into(),
-        naive: get("naive").into(),
+        naive: map.get("naive").map(PathBuf::from),
+        functions: map.get("functions").map_or(FUNCTIONS, |f| f.as_str()).split(',').map(str::to_owned).collect(),
         dynamodb: get("dynamodb"),
         moto: get("moto"),
         rounds: map.get("rounds").map_or(7, |r| r.parse().unwrap()),
@@ -222,18 +229,22 @@ async fn workload(name: &str, fixture: &Fixture, count: usize) -> Workload {
                 )
             })
         }
-        "list-invitations" => Box::new(move |_| {
-            let path = format!("/api/v1/projects/{pid}/invitations");
-            api_event(
-                "GET /api/v1/projects/{pk}/invitations",
-                "GET",
-                &path,
-                "limit=50",
-                json!({"pk": pid}),
-                None,
-                &owner,
-            )
-        }),
+        "list-invitations" => {
+            // A full page whatever else runs: the list reads the first 50 of the project's invitations.
+            pending(fixture, LIST_PAGE).await;
+            Box::new(move |_| {
+                let path = format!("/api/v1/projects/{pid}/invitations");
+                api_event(
+                    "GET /api/v1/projects/{pk}/invitations",
+                    "GET",
+                    &path,
+                    &format!("limit={LIST_PAGE}"),
+                    json!({"pk": pid}),
+                    None,
+                    &owner,
+                )
+            })
+        }
         "accept-invitation" => {
             let pool = pending(fixture, count).await;
             Box::new(move |i| {
@@ -442,9 +453,11 @@ async fn main() {
     let per_binary = args.warm + 1 + args.rounds;
     let mut variants: Vec<(String, PathBuf, Workload)> =
         vec![("floor (hello world)".into(), args.release.join("bench-floor"), workload("floor", &fixture, 0).await)];
-    for name in FUNCTIONS {
-        variants.push((name.to_owned(), args.release.join(name), workload(name, &fixture, per_binary).await));
-        variants.push((format!("{name} (naive)"), args.naive.join(name), workload(name, &fixture, per_binary).await));
+    for name in &args.functions {
+        variants.push((name.clone(), args.release.join(name), workload(name, &fixture, per_binary).await));
+        if let Some(naive) = &args.naive {
+            variants.push((format!("{name} (naive)"), naive.join(name), workload(name, &fixture, per_binary).await));
+        }
     }
     let mut samples: Vec<Samples> = variants.iter().map(|_| Samples::default()).collect();
     let mut cursors = vec![0usize; variants.len()];
@@ -497,10 +510,22 @@ async fn main() {
             s.failures,
         );
     }
+    if args.functions.iter().any(|f| f == "post-confirmation") {
+        sign_up_with_many_invitations(&args, &fixture, &proxies, &dynamodb, &empty_dir).await;
+    }
+    let _ = std::fs::remove_dir_all(&empty_dir);
+}
 
-    // Sign-up with many pending invitations: a cold and a warm sign-up per round.
+/// Sign-up with many pending invitations: a cold and a warm sign-up per round.
+async fn sign_up_with_many_invitations(
+    args: &Args,
+    fixture: &Fixture,
+    proxies: &Proxies,
+    dynamodb: &aws_sdk_dynamodb::Client,
+    empty_dir: &Path,
+) {
     const SIGN_UP_INVITATIONS: usize = 100;
-    let users = signing_up(&fixture, args.rounds * 2, SIGN_UP_INVITATIONS).await;
+    let users = signing_up(fixture, args.rounds * 2, SIGN_UP_INVITATIONS).await;
     let events_for = users.clone();
     let mut sign_up = Workload {
         env: vec![
@@ -513,7 +538,7 @@ async fn main() {
     let mut samples = Samples::default();
     let mut cursor = 0;
     for _ in 0..args.rounds {
-        run_once(&binary, &mut sign_up, &mut cursor, 2, &proxies, &mut samples, &empty_dir).await;
+        run_once(&binary, &mut sign_up, &mut cursor, 2, proxies, &mut samples, empty_dir).await;
     }
     let store = DynamoStore::new(dynamodb.clone(), fixture.table.clone());
     let mut left_pending = 0;
@@ -540,5 +565,4 @@ async fn main() {
         users.len() * SIGN_UP_INVITATIONS,
         samples.failures,
     );
-    let _ = std::fs::remove_dir_all(&empty_dir);
 }

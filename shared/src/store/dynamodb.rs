@@ -12,9 +12,11 @@ use aws_sdk_dynamodb::types::{
     KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
+use time::serde::timestamp::milliseconds_i64 as millis;
 use time::Duration as Span;
 
 type Item = HashMap<String, AttributeValue>;
@@ -403,35 +405,74 @@ fn member_item(m: &Membership) -> Item {
     item
 }
 
+/// What of an invitation no key, condition or filter reads, packed into one `doc` attribute (JSON):
+/// a list page deserializes five attributes per item instead of twenty-odd. `status`, `version`
+/// and `expires_at` stay attributes because conditions and the status filter read them.
+#[derive(Serialize, Deserialize)]
+struct InvitationDoc {
+    id: Uuid,
+    project_id: String,
+    email: String,
+    email_normalized: String,
+    role: Role,
+    invited_by: String,
+    invited_by_email: Option<String>,
+    accepted_by: Option<String>,
+    #[serde(with = "millis")]
+    created_at: OffsetDateTime,
+    #[serde(with = "millis::option")]
+    accepted_at: Option<OffsetDateTime>,
+    #[serde(with = "millis::option")]
+    resent_at: Option<OffsetDateTime>,
+    #[serde(with = "millis::option")]
+    revoked_at: Option<OffsetDateTime>,
+    #[serde(with = "millis::option")]
+    declined_at: Option<OffsetDateTime>,
+    delivery_status: DeliveryStatus,
+    delivery_reason: Option<String>,
+    #[serde(with = "millis")]
+    delivery_updated_at: OffsetDateTime,
+    message_id: Option<String>,
+    #[serde(with = "millis::option")]
+    lease_until: Option<OffsetDateTime>,
+    send_count: u32,
+    send_id: Uuid,
+    #[serde(with = "millis")]
+    send_requested_at: OffsetDateTime,
+}
+
 fn invitation_item(i: &Invitation) -> Item {
+    let doc = InvitationDoc {
+        id: i.id,
+        project_id: i.project_id.clone(),
+        email: i.email.clone(),
+        email_normalized: i.email_normalized.clone(),
+        role: i.role,
+        invited_by: i.invited_by.clone(),
+        invited_by_email: i.invited_by_email.clone(),
+        accepted_by: i.accepted_by.clone(),
+        created_at: i.created_at,
+        accepted_at: i.accepted_at,
+        resent_at: i.resent_at,
+        revoked_at: i.revoked_at,
+        declined_at: i.declined_at,
+        delivery_status: i.delivery.status,
+        delivery_reason: i.delivery.reason.clone(),
+        delivery_updated_at: i.delivery.updated_at,
+        message_id: i.delivery.message_id.clone(),
+        lease_until: i.delivery.lease_until,
+        send_count: i.send_count,
+        send_id: i.send_id,
+        send_requested_at: i.send_requested_at,
+    };
     let mut item = invitation_key(&i.project_id, i.id);
     item.extend([
         ("kind".to_owned(), s("invitation")),
-        ("id".to_owned(), s(i.id.to_string())),
-        ("project_id".to_owned(), s(i.project_id.clone())),
-        ("email".to_owned(), s(i.email.clone())),
-        ("email_normalized".to_owned(), s(i.email_normalized.clone())),
-        ("role".to_owned(), s(i.role.as_str())),
         ("status".to_owned(), n(i.status.code())),
-        ("invited_by".to_owned(), s(i.invited_by.clone())),
-        ("created_at".to_owned(), ts(i.created_at)),
-        ("expires_at".to_owned(), ts(i.expires_at)),
-        ("delivery_status".to_owned(), s(i.delivery.status.as_str())),
-        ("delivery_updated_at".to_owned(), ts(i.delivery.updated_at)),
-        ("send_count".to_owned(), n(i.send_count)),
-        ("send_id".to_owned(), s(i.send_id.to_string())),
-        ("send_requested_at".to_owned(), ts(i.send_requested_at)),
         ("version".to_owned(), n(i.version)),
+        ("expires_at".to_owned(), ts(i.expires_at)),
+        ("doc".to_owned(), s(serde_json::to_string(&doc).expect("an invitation serializes"))),
     ]);
-    set_opt(&mut item, "invited_by_email", i.invited_by_email.clone().map(s));
-    set_opt(&mut item, "accepted_by", i.accepted_by.clone().map(s));
-    set_opt(&mut item, "accepted_at", i.accepted_at.map(ts));
-    set_opt(&mut item, "resent_at", i.resent_at.map(ts));
-    set_opt(&mut item, "revoked_at", i.revoked_at.map(ts));
-    set_opt(&mut item, "declined_at", i.declined_at.map(ts));
-    set_opt(&mut item, "delivery_reason", i.delivery.reason.clone().map(s));
-    set_opt(&mut item, "message_id", i.delivery.message_id.clone().map(s));
-    set_opt(&mut item, "lease_until", i.delivery.lease_until.map(ts));
     let finished =
         matches!(i.status, InvitationStatus::Revoked | InvitationStatus::Declined | InvitationStatus::Expired);
     // DynamoDB's TTL wants epoch seconds.
@@ -516,34 +557,34 @@ fn member_from(item: &Item) -> StoreResult<Membership> {
 fn invitation_from(item: &Item) -> StoreResult<Invitation> {
     let f = Fields(item);
     let status = InvitationStatus::from_code(f.n("status")?).ok_or_else(|| StoreError::Corrupt("bad status".into()))?;
-    let delivery_status = DeliveryStatus::parse(&f.s("delivery_status")?)
-        .ok_or_else(|| StoreError::Corrupt("bad delivery_status".into()))?;
+    let doc: InvitationDoc =
+        serde_json::from_str(&f.s("doc")?).map_err(|err| StoreError::Corrupt(format!("bad doc: {err}")))?;
     Ok(Invitation {
-        id: f.parse("id")?,
-        project_id: f.s("project_id")?,
-        email: f.s("email")?,
-        email_normalized: f.s("email_normalized")?,
-        role: f.parse("role")?,
+        id: doc.id,
+        project_id: doc.project_id,
+        email: doc.email,
+        email_normalized: doc.email_normalized,
+        role: doc.role,
         status,
-        invited_by: f.s("invited_by")?,
-        invited_by_email: f.opt_s("invited_by_email"),
-        accepted_by: f.opt_s("accepted_by"),
-        created_at: f.time("created_at")?,
-        accepted_at: f.opt_time("accepted_at")?,
-        resent_at: f.opt_time("resent_at")?,
-        revoked_at: f.opt_time("revoked_at")?,
-        declined_at: f.opt_time("declined_at")?,
+        invited_by: doc.invited_by,
+        invited_by_email: doc.invited_by_email,
+        accepted_by: doc.accepted_by,
+        created_at: doc.created_at,
+        accepted_at: doc.accepted_at,
+        resent_at: doc.resent_at,
+        revoked_at: doc.revoked_at,
+        declined_at: doc.declined_at,
         expires_at: f.time("expires_at")?,
         delivery: Delivery {
-            status: delivery_status,
-            reason: f.opt_s("delivery_reason"),
-            updated_at: f.time("delivery_updated_at")?,
-            message_id: f.opt_s("message_id"),
-            lease_until: f.opt_time("lease_until")?,
+            status: doc.delivery_status,
+            reason: doc.delivery_reason,
+            updated_at: doc.delivery_updated_at,
+            message_id: doc.message_id,
+            lease_until: doc.lease_until,
         },
-        send_count: f.n("send_count")?,
-        send_id: f.parse("send_id")?,
-        send_requested_at: f.time("send_requested_at")?,
+        send_count: doc.send_count,
+        send_id: doc.send_id,
+        send_requested_at: doc.send_requested_at,
         version: f.n("version")?,
     })
 }
