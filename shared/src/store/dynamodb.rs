@@ -96,13 +96,15 @@ impl DynamoStore {
     }
 
     /// Reads one page of a partition in sort-key order, applying an optional filter, fetching
-    /// `limit + 1` matches to know whether more follow.
+    /// `limit + 1` matches to know whether more follow. Only the `projection` attributes are
+    /// read, all of them when it is empty.
     async fn query_page(
         &self,
         pk: String,
         sk_prefix: &str,
         after: Option<&Cursor>,
         filter: Option<Filter>,
+        projection: &[&str],
         limit: usize,
     ) -> StoreResult<(Vec<Item>, bool)> {
         let mut start = after.map(|c| Self::key(pk.clone(), format!("{sk_prefix}{}", c.after)));
@@ -121,6 +123,11 @@ impl DynamoStore {
                 names.extend(filter.names.clone());
                 values.extend(filter.values.clone());
                 query = query.filter_expression(&filter.expression);
+            }
+            if !projection.is_empty() {
+                names.extend(projection.iter().map(|name| (format!("#_{name}"), (*name).to_owned())));
+                let expression = projection.iter().map(|name| format!("#_{name}")).collect::<Vec<_>>().join(", ");
+                query = query.projection_expression(expression);
             }
             let out = query
                 .set_expression_attribute_names(Some(names))
@@ -554,6 +561,9 @@ fn member_from(item: &Item) -> StoreResult<Membership> {
     })
 }
 
+/// The attributes [`invitation_from`] reads: a list leaves the keys and the rest behind.
+const INVITATION_FIELDS: &[&str] = &["status", "version", "expires_at", "doc"];
+
 fn invitation_from(item: &Item) -> StoreResult<Invitation> {
     let f = Fields(item);
     let status = InvitationStatus::from_code(f.n("status")?).ok_or_else(|| StoreError::Corrupt("bad status".into()))?;
@@ -632,7 +642,7 @@ impl Store for DynamoStore {
 
     async fn members(&self, project_id: &str, page: &PageRequest) -> StoreResult<Page<Membership>> {
         let (items, more) =
-            self.query_page(project_pk(project_id), "MEMBER#", page.after.as_ref(), None, page.limit).await?;
+            self.query_page(project_pk(project_id), "MEMBER#", page.after.as_ref(), None, &[], page.limit).await?;
         let members = items.iter().map(member_from).collect::<StoreResult<Vec<_>>>()?;
         let next = more.then(|| members.last().map(|m| Cursor { after: m.user_id.clone() })).flatten();
         Ok(Page { items: members, next })
@@ -715,8 +725,16 @@ impl Store for DynamoStore {
         page: &PageRequest,
     ) -> StoreResult<Page<Invitation>> {
         let filter = status.map(|s| status_filter(s, now));
-        let (items, more) =
-            self.query_page(project_pk(project_id), "INVITATION#", page.after.as_ref(), filter, page.limit).await?;
+        let (items, more) = self
+            .query_page(
+                project_pk(project_id),
+                "INVITATION#",
+                page.after.as_ref(),
+                filter,
+                INVITATION_FIELDS,
+                page.limit,
+            )
+            .await?;
         let invitations = items.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
         let next = more.then(|| invitations.last().map(|i| Cursor { after: i.id.to_string() })).flatten();
         Ok(Page { items: invitations, next })
