@@ -23,4 +23,4 @@ BENCH_NAIVE="${naive[*]}"
 BENCH_FUNCTIONS="$(IFS=,; echo "${functions[*]}")"
 export BENCH_NAIVE BENCH_FUNCTIONS
 infra/with-emulators.sh bash -c 'target/debug/lambda-bench --release target/release $BENCH_NAIVE --functions "$BENCH_FUNCTIONS" \
-  --dynamodb "$TEST_DYNAMODB_ENDPOINT" --moto "$TEST_MOTO_ENDPOINT" --rounds "${ROUNDS:-7}" --warm "${WARM:-100}"'
+  --dynamodb "$TEST_DYNAMODB_ENDPOINT" --moto "$TEST_MOTO_ENDPOINT" --rounds "${ROUNDS:-21}" --warm "${WARM:-100}"'
