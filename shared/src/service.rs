@@ -75,12 +75,35 @@ where
     Err(StoreError::Conflict.into())
 }
 
-/// A sign-up acceptance worked out from what was read, ready to be written.
+/// An acceptance worked out from what was read, ready to be written.
 struct PlannedAcceptance {
     invitation: Invitation,
-    membership: Option<Membership>,
     accepted: Invitation,
     grant: Grant,
+}
+
+impl PlannedAcceptance {
+    fn of(
+        invitation: Invitation,
+        membership: Option<&Membership>,
+        user_id: &str,
+        email: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<Self, crate::invitation::TransitionError> {
+        let accepted = invitation.accept(user_id, now)?;
+        let grant = Membership::grant(membership, &invitation.project_id, user_id, Some(email), invitation.role, now);
+        Ok(Self { invitation, accepted, grant })
+    }
+
+    fn transition(&self) -> Transition<'_> {
+        Transition { from: &self.invitation, to: &self.accepted }
+    }
+
+    fn log_kept_role(&self) {
+        if let Grant::Keep { existing } = self.grant {
+            tracing::info!(invitation_id = %self.invitation.id, kept = %existing, "accepted; the member keeps a higher role");
+        }
+    }
 }
 
 /// What the sign-up acceptance did.
@@ -462,7 +485,7 @@ impl Invitations {
         .await
     }
 
-    /// The one acceptance path: the API's accept, the sign-up trigger and the reconciler.
+    /// The one acceptance path: the API's accept, the sign-up trigger's fallback and the reconciler.
     async fn accept_one(
         &self,
         invitation: Invitation,
@@ -470,15 +493,10 @@ impl Invitations {
         user_id: &str,
         email: &str,
     ) -> Result<Invitation, Failed> {
-        let now = self.clock.now();
-        let accepted = invitation.accept(user_id, now)?;
-        let grant =
-            Membership::grant(membership.as_ref(), &invitation.project_id, user_id, Some(email), invitation.role, now);
-        self.store.accept(Transition { from: &invitation, to: &accepted }, &grant).await?;
-        if let Grant::Keep { existing } = grant {
-            tracing::info!(invitation_id = %invitation.id, kept = %existing, "accepted; the member keeps a higher role");
-        }
-        Ok(accepted)
+        let planned = PlannedAcceptance::of(invitation, membership.as_ref(), user_id, email, self.clock.now())?;
+        self.store.accept(planned.transition(), &planned.grant).await?;
+        planned.log_kept_role();
+        Ok(planned.accepted)
     }
 
     /// Accepts every pending, unexpired invitation for a new user's verified email. Idempotent:
@@ -502,19 +520,9 @@ impl Invitations {
         let mut report = AcceptReport::default();
         let mut planned = Vec::with_capacity(invitations.len());
         for invitation in invitations.into_iter().filter(|i| i.email_normalized == email) {
-            let membership = memberships.iter().find(|m| m.project_id == invitation.project_id).cloned();
-            match invitation.accept(user_id, now) {
-                Ok(accepted) => {
-                    let grant = Membership::grant(
-                        membership.as_ref(),
-                        &invitation.project_id,
-                        user_id,
-                        Some(&email),
-                        invitation.role,
-                        now,
-                    );
-                    planned.push(PlannedAcceptance { invitation, membership, accepted, grant });
-                }
+            let membership = memberships.iter().find(|m| m.project_id == invitation.project_id);
+            match PlannedAcceptance::of(invitation, membership, user_id, &email, now) {
+                Ok(acceptance) => planned.push(acceptance),
                 // Expired, or no longer pending: nothing to accept.
                 Err(_) => report.skipped += 1,
             }
@@ -539,22 +547,15 @@ impl Invitations {
         user_id: &str,
         email: &str,
     ) -> Result<(usize, usize), AppError> {
-        let acceptances: Vec<_> = batch
-            .iter()
-            .map(|p| Acceptance { transition: Transition { from: &p.invitation, to: &p.accepted }, grant: &p.grant })
-            .collect();
+        let acceptances: Vec<_> =
+            batch.iter().map(|p| Acceptance { transition: p.transition(), grant: &p.grant }).collect();
         match self.store.accept_batch(&acceptances).await {
             Ok(()) => {
-                for p in batch {
-                    if let Grant::Keep { existing } = p.grant {
-                        tracing::info!(invitation_id = %p.invitation.id, kept = %existing, "accepted; the member keeps a higher role");
-                    }
-                }
+                batch.iter().for_each(PlannedAcceptance::log_kept_role);
                 Ok((batch.len(), 0))
             }
             Err(StoreError::Conflict) => {
-                let alone =
-                    batch.iter().map(|p| self.accept_alone(p.invitation.clone(), p.membership.clone(), user_id, email));
+                let alone = batch.iter().map(|p| self.accept_alone(&p.invitation, user_id, email));
                 let accepted: Vec<bool> = futures::future::try_join_all(alone).await?;
                 let count = accepted.iter().filter(|a| **a).count();
                 Ok((count, batch.len() - count))
@@ -563,32 +564,21 @@ impl Invitations {
         }
     }
 
-    /// Accepts one invitation of a sign-up, re-reading it while it changes under us. `false`
-    /// when it can no longer be accepted (expired, revoked or accepted meanwhile).
-    async fn accept_alone(
-        &self,
-        invitation: Invitation,
-        membership: Option<Membership>,
-        user_id: &str,
-        email: &str,
-    ) -> Result<bool, AppError> {
-        let (project_id, id) = (invitation.project_id.clone(), invitation.id);
-        let outcome = match self.accept_one(invitation, membership, user_id, email).await {
-            Ok(_) => Ok(true),
-            Err(Failed::App(err)) => Err(err),
-            Err(Failed::Retry) => {
-                retrying(|| async {
-                    let (invitation, membership) =
-                        self.store.invitation_and_membership(&project_id, id, user_id).await?;
-                    let Some(invitation) = invitation else {
-                        return Ok(false);
-                    };
+    /// Accepts one invitation of a sign-up as it is now, re-reading it while it changes under us.
+    /// `false` when it can no longer be accepted (expired, revoked, accepted or readdressed meanwhile).
+    async fn accept_alone(&self, read: &Invitation, user_id: &str, email: &str) -> Result<bool, AppError> {
+        let outcome = retrying(|| async {
+            let (invitation, membership) =
+                self.store.invitation_and_membership(&read.project_id, read.id, user_id).await?;
+            match invitation {
+                Some(invitation) if invitation.email_normalized == email => {
                     self.accept_one(invitation, membership, user_id, email).await?;
                     Ok(true)
-                })
-                .await
+                }
+                _ => Ok(false),
             }
-        };
+        })
+        .await;
         match outcome {
             Err(AppError::Conflict { .. }) => Ok(false),
             other => other,

@@ -39,6 +39,7 @@ contract!(
     sign_up_accepts_every_pending_invitation_once,
     a_batch_of_acceptances_is_all_or_none,
     sign_up_accepts_the_rest_when_one_changes_mid_batch,
+    sign_up_leaves_an_invitation_readdressed_mid_batch,
 );
 
 async fn setup(
@@ -355,33 +356,57 @@ async fn sign_up_accepts_the_rest_when_one_changes_mid_batch(store: Arc<dyn Stor
     let (service, _, owner, _) = setup(store.clone()).await;
     let (projects, read) = three_invitations(&service, &owner, &store).await;
     // The owner revokes the second invitation between the sign-up's read and its write.
-    let racing = RevokesBeforeFirstBatch {
-        inner: store.clone(),
-        revoke: read[1].clone(),
-        done: std::sync::atomic::AtomicBool::new(false),
-    };
-    let (signing_up, _) = integration_tests::service(Arc::new(racing));
-    let jane = user_with_email("jane@example.com");
-    let report = signing_up.accept_all_for(&jane.user_id, "jane@example.com").await.unwrap();
+    let revoked = read[1].revoke(service.now()).unwrap();
+    let (report, statuses, members) = sign_up_racing(&store, &read, &projects, revoked).await;
     assert_eq!((report.accepted, report.skipped), (2, 1));
-    let keys: Vec<_> = read.iter().map(|i| (i.project_id.clone(), i.id)).collect();
-    let statuses: Vec<_> = store.invitations_by_key(&keys).await.unwrap().iter().map(|i| i.status).collect();
     assert_eq!(statuses, [InvitationStatus::Accepted, InvitationStatus::Revoked, InvitationStatus::Accepted]);
-    let members: Vec<_> =
-        store.memberships(&jane.user_id, &projects).await.unwrap().into_iter().map(|m| m.project_id).collect();
     assert_eq!(members.len(), 2);
     assert!(!members.contains(&projects[1]));
 }
 
-/// A store whose first batch of acceptances loses a race: the invitation is revoked just before.
-struct RevokesBeforeFirstBatch {
+async fn sign_up_leaves_an_invitation_readdressed_mid_batch(store: Arc<dyn Store>) {
+    let (service, _, owner, _) = setup(store.clone()).await;
+    let (projects, read) = three_invitations(&service, &owner, &store).await;
+    // The owner sends the second invitation to another address between the read and the write.
+    let june = Email::parse("june@example.com").unwrap();
+    let changes = invitations::invitation::InvitationChanges { email: Some(june), role: None };
+    let readdressed = read[1].update(&changes, service.now(), &Policy::default()).unwrap().invitation;
+    let (report, statuses, members) = sign_up_racing(&store, &read, &projects, readdressed).await;
+    assert_eq!((report.accepted, report.skipped), (2, 1));
+    assert_eq!(statuses, [InvitationStatus::Accepted, InvitationStatus::Pending, InvitationStatus::Accepted]);
+    assert!(!members.contains(&projects[1]), "jane is not let into june's project");
+    assert_eq!(store.pending_for_email("june@example.com").await.unwrap().len(), 1);
+}
+
+/// Jane signs up while `change` is written over one of `read` just before her first batch; the
+/// report, the invitations' statuses and the projects Jane is now a member of.
+async fn sign_up_racing(
+    store: &Arc<dyn Store>,
+    read: &[Invitation],
+    projects: &[String],
+    change: Invitation,
+) -> (invitations::service::AcceptReport, Vec<InvitationStatus>, Vec<String>) {
+    let from = read.iter().find(|i| i.id == change.id).unwrap().clone();
+    let racing = ChangesBeforeFirstBatch { inner: store.clone(), from, to: change, done: Default::default() };
+    let (signing_up, _) = integration_tests::service(Arc::new(racing));
+    let jane = user_with_email("jane@example.com");
+    let report = signing_up.accept_all_for(&jane.user_id, "jane@example.com").await.unwrap();
+    let keys: Vec<_> = read.iter().map(|i| (i.project_id.clone(), i.id)).collect();
+    let statuses = store.invitations_by_key(&keys).await.unwrap().iter().map(|i| i.status).collect();
+    let members = store.memberships(&jane.user_id, projects).await.unwrap().into_iter().map(|m| m.project_id).collect();
+    (report, statuses, members)
+}
+
+/// A store whose first batch of acceptances loses a race: `from` becomes `to` just before it.
+struct ChangesBeforeFirstBatch {
     inner: Arc<dyn Store>,
-    revoke: Invitation,
+    from: Invitation,
+    to: Invitation,
     done: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait::async_trait]
-impl Store for RevokesBeforeFirstBatch {
+impl Store for ChangesBeforeFirstBatch {
     async fn create_project(&self, project: &Project, owner: &Membership) -> StoreResult<()> {
         self.inner.create_project(project, owner).await
     }
@@ -434,8 +459,7 @@ impl Store for RevokesBeforeFirstBatch {
     }
     async fn accept_batch(&self, acceptances: &[Acceptance<'_>]) -> StoreResult<()> {
         if !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            let revoked = self.revoke.revoke(time::OffsetDateTime::now_utc()).unwrap();
-            self.inner.save(Transition { from: &self.revoke, to: &revoked }).await.unwrap();
+            self.inner.save(Transition { from: &self.from, to: &self.to }).await.unwrap();
         }
         self.inner.accept_batch(acceptances).await
     }

@@ -153,9 +153,8 @@ fn unique_email(prefix: &str) -> String {
 
 /// Invitations waiting to be accepted, one per future invocation.
 async fn pending(fixture: &Fixture, count: usize) -> Vec<(Caller, String)> {
-    let mut out = Vec::new();
-    for chunk in (0..count).collect::<Vec<_>>().chunks(16) {
-        let created = futures::future::join_all(chunk.iter().map(|_| async {
+    futures::stream::iter(0..count)
+        .map(|_| async {
             let invitee = Caller {
                 user_id: uuid::Uuid::new_v4().to_string(),
                 email: Some(unique_email("invitee")),
@@ -167,11 +166,10 @@ async fn pending(fixture: &Fixture, count: usize) -> Vec<(Caller, String)> {
                 .await
                 .expect("setup invitation");
             (invitee, invitation.id.to_string())
-        }))
-        .await;
-        out.extend(created);
-    }
-    out
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await
 }
 
 /// New users, each with a pending invitation in every one of `projects` (fresh projects).

@@ -224,12 +224,11 @@ impl Store for MemoryStore {
     async fn accept_batch(&self, acceptances: &[Acceptance<'_>]) -> StoreResult<()> {
         let mut state = self.lock();
         // Every condition first, as a transaction does: a stale one writes nothing.
+        let member_key = |to: &Invitation| (to.project_id.clone(), to.accepted_by.clone().unwrap_or_default());
         for Acceptance { transition, grant } in acceptances {
             state.check_current(transition.from)?;
             state.check_marker_move(*transition)?;
-            let to = transition.to;
-            let key = (to.project_id.clone(), to.accepted_by.clone().unwrap_or_default());
-            let current = state.members.get(&key).map(|m| m.role);
+            let current = state.members.get(&member_key(transition.to)).map(|m| m.role);
             match grant {
                 Grant::Keep { existing } if current.is_some_and(|role| role >= *existing) => {}
                 Grant::Write { replaces, .. } if current == *replaces => {}
@@ -239,8 +238,7 @@ impl Store for MemoryStore {
         for Acceptance { transition, grant } in acceptances {
             state.apply(*transition);
             if let Grant::Write { membership, .. } = grant {
-                let key = (membership.project_id.clone(), membership.user_id.clone());
-                state.members.insert(key, membership.clone());
+                state.members.insert(member_key(transition.to), membership.clone());
             }
         }
         Ok(())
