@@ -2,7 +2,7 @@
 # `make bench`: builds the benchmarked bootstraps with the release profile — the functions as
 # shipped, the same functions built the naive way (default-feature SDK clients, load_defaults),
 # and the hello-world floor — then runs them all under the Runtime API emulator against its own
-# DynamoDB Local and moto, and prints one table.
+# DynamoDB Local and moto, and prints one table; then counts each one's init instructions.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -24,3 +24,9 @@ BENCH_FUNCTIONS="$(IFS=,; echo "${functions[*]}")"
 export BENCH_NAIVE BENCH_FUNCTIONS
 infra/with-emulators.sh bash -c 'target/debug/lambda-bench --release target/release $BENCH_NAIVE --functions "$BENCH_FUNCTIONS" \
   --dynamodb "$TEST_DYNAMODB_ENDPOINT" --moto "$TEST_MOTO_ENDPOINT" --rounds "${ROUNDS:-21}" --warm "${WARM:-100}"'
+binaries=(target/release/bench-floor)
+for f in "${functions[@]}"; do
+  binaries+=("target/release/$f")
+  [ "${NAIVE:-1}" = 0 ] || binaries+=("target/naive/release/$f")
+done
+infra/bench/instructions.sh "${binaries[@]}"

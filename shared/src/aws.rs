@@ -15,10 +15,10 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use std::time::Duration;
 
 /// The roots AWS endpoints chain to (see the file). Building the TLS client is most of an SDK
-/// client's construction cost, and it happens in `main`: with five roots instead of the system's
-/// whole store it costs a fraction.
+/// client's construction cost: with five roots instead of the system's whole store it costs a
+/// fraction.
 #[cfg(not(feature = "naive"))]
-const AWS_ROOTS: &[u8] = include_bytes!("../certs/aws-roots.pem");
+pub const AWS_ROOTS: &[u8] = include_bytes!("../certs/aws-roots.pem");
 
 /// One HTTPS client for every SDK client of the function, trusting only [`AWS_ROOTS`], with
 /// rustls on *ring* (the SDK's default, aws-lc, makes every bootstrap much larger: see the README's
@@ -26,15 +26,47 @@ const AWS_ROOTS: &[u8] = include_bytes!("../certs/aws-roots.pem");
 /// with its own CA).
 #[cfg(not(feature = "naive"))]
 pub fn https_client() -> aws_types::sdk_config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
     let roots = std::env::var("AWS_CA_BUNDLE").ok().and_then(|path| std::fs::read(path).ok());
-    let trust_store =
-        TrustStore::empty().with_native_roots(false).with_pem_certificate(roots.unwrap_or_else(|| AWS_ROOTS.to_vec()));
+    https_client_trusting(roots.unwrap_or_else(|| AWS_ROOTS.to_vec()))
+}
+
+/// [`https_client`] trusting the given PEM roots. Its TLS connector is built on the first request
+/// and shared by every SDK client of the function: see [`ConnectorOnFirstRequest`].
+#[cfg(not(feature = "naive"))]
+pub fn https_client_trusting(pem_roots: Vec<u8>) -> aws_types::sdk_config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
+    let trust_store = TrustStore::empty().with_native_roots(false).with_pem_certificate(pem_roots);
     let context = TlsContext::builder().with_trust_store(trust_store).build().expect("valid TLS settings");
-    aws_smithy_http_client::Builder::new()
+    let client = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
-        .build_https()
+        .build_https();
+    aws_types::sdk_config::SharedHttpClient::new(ConnectorOnFirstRequest(client))
+}
+
+/// The SDK's HTTPS client without the connector each SDK client builds and throws away when it is
+/// constructed (`validate_base_client_config`, meant to load native roots early). Each such build
+/// parses the trust store and sets up rustls: two of them were a third of create-invitation's
+/// init, and the first request built a third. Now the first request builds the one connector,
+/// cached for every SDK client of the function (they share the timeouts its cache is keyed by).
+/// A trust store that does not parse therefore fails the first request, not the init.
+#[cfg(not(feature = "naive"))]
+#[derive(Debug)]
+struct ConnectorOnFirstRequest(aws_types::sdk_config::SharedHttpClient);
+
+#[cfg(not(feature = "naive"))]
+impl aws_smithy_runtime_api::client::http::HttpClient for ConnectorOnFirstRequest {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// How long one AWS call may take, in all and per attempt.
@@ -159,19 +191,4 @@ pub fn service_from_env(config: &SdkConfig) -> Result<crate::Invitations, String
 #[cfg(feature = "sqs")]
 pub fn email_queue_from_env(config: &SdkConfig) -> Result<std::sync::Arc<dyn crate::queue::Queue>, String> {
     Ok(std::sync::Arc::new(crate::queue::SqsQueue::new(sqs_client(config), required_env("EMAIL_QUEUE_URL")?)))
-}
-
-#[cfg(all(test, feature = "dynamodb", not(feature = "naive")))]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn clients_build_on_the_aws_trust_store() {
-        let roots = String::from_utf8_lossy(AWS_ROOTS);
-        assert_eq!(roots.matches("-----BEGIN CERTIFICATE-----").count(), 5);
-        // Client construction builds the TLS configuration: a bad store panics here.
-        let config = sdk_config(Timeouts::API).await;
-        let client = dynamodb_client(&config);
-        assert!(client.config().region().is_some());
-    }
 }

@@ -66,3 +66,31 @@ impl Queue for SqsQueue {
             .map_err(|e| QueueError(format!("{e:?}")))
     }
 }
+
+/// Amazon SQS, with the client built on the first send. For a queue only a failure path sends
+/// to (the sign-up trigger's hand-off): building an SDK client parses its endpoint partition
+/// table (~0.1 ms), which a cold start whose sign-ups all succeed should not pay. The client is
+/// still built once per process.
+#[cfg(feature = "sqs")]
+#[derive(Debug)]
+pub struct LazySqsQueue {
+    config: aws_types::SdkConfig,
+    url: String,
+    queue: std::sync::OnceLock<SqsQueue>,
+}
+
+#[cfg(feature = "sqs")]
+impl LazySqsQueue {
+    pub fn new(config: &aws_types::SdkConfig, url: impl Into<String>) -> Self {
+        Self { config: config.clone(), url: url.into(), queue: std::sync::OnceLock::new() }
+    }
+}
+
+#[cfg(feature = "sqs")]
+#[async_trait]
+impl Queue for LazySqsQueue {
+    async fn send(&self, body: String) -> Result<(), QueueError> {
+        let queue = self.queue.get_or_init(|| SqsQueue::new(crate::aws::sqs_client(&self.config), self.url.clone()));
+        queue.send(body).await
+    }
+}

@@ -29,11 +29,16 @@ pub fn moto_endpoint() -> String {
 
 /// A config for an emulator: fixed region, dummy credentials, short timeouts.
 pub fn sdk_config(endpoint_url: &str) -> SdkConfig {
+    sdk_config_over(endpoint_url, invitations::aws::https_client())
+}
+
+/// [`sdk_config`] over the given HTTP client.
+pub fn sdk_config_over(endpoint_url: &str, http_client: aws_types::sdk_config::SharedHttpClient) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "tests")))
-        .http_client(invitations::aws::https_client())
+        .http_client(http_client)
         .endpoint_url(endpoint_url)
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder().operation_timeout(std::time::Duration::from_secs(20)).build(),

@@ -2,7 +2,7 @@
 //! against DynamoDB Local and moto SQS.
 
 use integration_tests::*;
-use invitations::queue::SqsQueue;
+use invitations::queue::{LazySqsQueue, SqsQueue};
 use invitations::store::dynamodb::DynamoStore;
 use invitations::{Caller, Invitations};
 use lambda_runtime::{Context, LambdaEvent};
@@ -218,7 +218,8 @@ async fn a_hung_database_hands_off_to_the_reconciler_which_finishes_the_job() {
     let hung_store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&hung_config), "whatever");
     let hung_trigger = Trigger {
         app: Invitations::new(Arc::new(hung_store), api.clock.clone(), api.app.settings().clone()),
-        reconcile_queue: Arc::new(SqsQueue::new(api.sqs.clone(), reconcile_url.clone())),
+        // As the deployed trigger has it: the queue's client is built by this hand-off.
+        reconcile_queue: Arc::new(LazySqsQueue::new(&sdk_config(&moto_endpoint()), reconcile_url.clone())),
         deadline: ACCEPT_DEADLINE,
     };
     let event = cognito_event("PostConfirmation_ConfirmSignUp", "sub-p", &email, true);

@@ -1,5 +1,6 @@
 //! The OpenAPI document, the function crates, the local router and template.yaml name the same
-//! routes, and every function crate is deployed by template.yaml.
+//! routes, every function crate is deployed by template.yaml, and every bootstrap is linked the
+//! way the benchmark measured it (the benchmark prints how each binary it ran is linked).
 
 use serde_norway::Value;
 use std::collections::BTreeSet;
@@ -79,4 +80,15 @@ fn every_function_crate_is_deployed_and_routes_to_its_own_binary() {
         assert!(source.contains(&format!("pub const ROUTE: &str = \"{route}\";")), "{binary} does not serve {route}");
     }
     assert_eq!(routes.len(), local_server::routes().len(), "one function per route");
+}
+
+#[test]
+fn every_bootstrap_is_linked_by_the_bootstrap_build_script() {
+    for name in function_crates() {
+        let manifest = std::fs::read_to_string(root().join("functions").join(&name).join("Cargo.toml")).unwrap();
+        assert!(
+            manifest.lines().any(|line| line.trim() == r#"build = "../../infra/bootstrap-link.rs""#),
+            "{name} does not use infra/bootstrap-link.rs"
+        );
+    }
 }

@@ -1,5 +1,5 @@
-use invitations::aws::{init_tracing, required_env, sdk_config, service_from_env, sqs_client, Timeouts};
-use invitations::queue::SqsQueue;
+use invitations::aws::{init_tracing, required_env, sdk_config, service_from_env, Timeouts};
+use invitations::queue::LazySqsQueue;
 use lambda_runtime::{service_fn, LambdaEvent};
 use post_confirmation::{handle, Trigger, ACCEPT_DEADLINE};
 use std::sync::Arc;
@@ -9,7 +9,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     // Short timeouts: Cognito gives the whole trigger 5 s.
     let config = sdk_config(Timeouts::TRIGGER).await;
-    let reconcile_queue = SqsQueue::new(sqs_client(&config), required_env("RECONCILE_QUEUE_URL")?);
+    // Only a failed acceptance sends to this queue: its client is built on that first send.
+    let reconcile_queue = LazySqsQueue::new(&config, required_env("RECONCILE_QUEUE_URL")?);
     let trigger = Trigger {
         app: service_from_env(&config)?,
         reconcile_queue: Arc::new(reconcile_queue),

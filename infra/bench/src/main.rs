@@ -109,12 +109,19 @@ fn foreign_connections(pid: u32, runtime_port: u16) -> usize {
     count
 }
 
-fn sizes(binary: &Path) -> (u64, u64) {
+/// Size, deflated size, and how the executable is linked: at a fixed address (ELF type EXEC) or
+/// as a PIE (DYN), whose relocations the loader applies at every cold start.
+fn sizes(binary: &Path) -> (u64, u64, &'static str) {
     use std::io::Write;
     let bytes = std::fs::read(binary).unwrap();
+    let linked = match bytes.get(16..18) {
+        Some([2, 0]) => "fixed",
+        Some([3, 0]) => "PIE",
+        _ => "?",
+    };
     let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(&bytes).unwrap();
-    (bytes.len() as u64, encoder.finish().unwrap().len() as u64)
+    (bytes.len() as u64, encoder.finish().unwrap().len() as u64, linked)
 }
 
 /// What one function needs: its events, built per invocation.
@@ -477,10 +484,10 @@ async fn main() {
         args.rounds, args.warm
     );
     println!();
-    println!("| binary | init CPU | init CPU − floor | init wall p50 (×floor) | init wall p90 | 1st request CPU | init + 1st CPU | warm invoke p50 | warm CPU | peak RSS MB | stripped MB | zipped MB | AWS calls / invoke | conns in init | failures |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| binary | init CPU | init CPU − floor | init wall p50 (×floor) | init wall p90 | 1st request CPU | init + 1st CPU | warm invoke p50 | warm CPU | peak RSS MB | stripped MB | zipped MB | linked | AWS calls / invoke | conns in init | failures |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for ((label, binary, _), s) in variants.iter().zip(&samples) {
-        let (size, zipped) = sizes(binary);
+        let (size, zipped, linked) = sizes(binary);
         let init_cpu = percentile(&s.init_cpu, 0.5);
         let first = percentile(&s.first_cpu, 0.5);
         let wall = percentile(&s.init_wall, 0.5);
@@ -494,7 +501,7 @@ async fn main() {
                 .join(", ")
         };
         println!(
-            "| {label} | {init_cpu:.2} | {:+.2} | {wall:.2} ({:.2}×) | {:.2} | {first:.2} | {:.2} | {:.2} | {:.3} | {:.1} | {:.2} | {:.2} | {calls} | {} | {} |",
+            "| {label} | {init_cpu:.2} | {:+.2} | {wall:.2} ({:.2}×) | {:.2} | {first:.2} | {:.2} | {:.2} | {:.3} | {:.1} | {:.2} | {:.2} | {linked} | {calls} | {} | {} |",
             init_cpu - floor_cpu,
             wall / floor_wall,
             percentile(&s.init_wall, 0.9),

@@ -7,6 +7,7 @@ use crate::invitation::{Delivery, DeliveryStatus};
 use crate::page::Cursor;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, KeySchemaElement, KeyType,
     KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TransactWriteItem,
@@ -414,7 +415,9 @@ fn member_item(m: &Membership) -> Item {
 
 /// What of an invitation no key, condition or filter reads, packed into one `doc` attribute (JSON):
 /// a list page deserializes five attributes per item instead of twenty-odd. `status`, `version`
-/// and `expires_at` stay attributes because conditions and the status filter read them.
+/// and `expires_at` stay attributes because conditions and the status filter read them. The JSON
+/// is stored as binary: DynamoDB's wire format would escape every quote of a string attribute,
+/// and unescaping a page of them cost a tenth of the list's CPU; base64 decodes in a fraction.
 #[derive(Serialize, Deserialize)]
 struct InvitationDoc {
     id: Uuid,
@@ -478,7 +481,7 @@ fn invitation_item(i: &Invitation) -> Item {
         ("status".to_owned(), n(i.status.code())),
         ("version".to_owned(), n(i.version)),
         ("expires_at".to_owned(), ts(i.expires_at)),
-        ("doc".to_owned(), s(serde_json::to_string(&doc).expect("an invitation serializes"))),
+        ("doc".to_owned(), AttributeValue::B(Blob::new(serde_json::to_vec(&doc).expect("an invitation serializes")))),
     ]);
     let finished =
         matches!(i.status, InvitationStatus::Revoked | InvitationStatus::Declined | InvitationStatus::Expired);
@@ -567,8 +570,9 @@ const INVITATION_FIELDS: &[&str] = &["status", "version", "expires_at", "doc"];
 fn invitation_from(item: &Item) -> StoreResult<Invitation> {
     let f = Fields(item);
     let status = InvitationStatus::from_code(f.n("status")?).ok_or_else(|| StoreError::Corrupt("bad status".into()))?;
+    let doc = item.get("doc").and_then(|v| v.as_b().ok()).ok_or_else(|| StoreError::Corrupt("missing doc".into()))?;
     let doc: InvitationDoc =
-        serde_json::from_str(&f.s("doc")?).map_err(|err| StoreError::Corrupt(format!("bad doc: {err}")))?;
+        serde_json::from_slice(doc.as_ref()).map_err(|err| StoreError::Corrupt(format!("bad doc: {err}")))?;
     Ok(Invitation {
         id: doc.id,
         project_id: doc.project_id,
