@@ -571,8 +571,9 @@ fn invitation_from(item: &Item) -> StoreResult<Invitation> {
     let f = Fields(item);
     let status = InvitationStatus::from_code(f.n("status")?).ok_or_else(|| StoreError::Corrupt("bad status".into()))?;
     let doc = item.get("doc").and_then(|v| v.as_b().ok()).ok_or_else(|| StoreError::Corrupt("missing doc".into()))?;
-    let doc: InvitationDoc =
-        serde_json::from_slice(doc.as_ref()).map_err(|err| StoreError::Corrupt(format!("bad doc: {err}")))?;
+    // UTF-8 checked once for the whole document: `from_slice` would check each string in it.
+    let doc = std::str::from_utf8(doc.as_ref()).map_err(|_| StoreError::Corrupt("bad doc: not UTF-8".into()))?;
+    let doc: InvitationDoc = serde_json::from_str(doc).map_err(|err| StoreError::Corrupt(format!("bad doc: {err}")))?;
     Ok(Invitation {
         id: doc.id,
         project_id: doc.project_id,
