@@ -14,9 +14,8 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use std::time::Duration;
 
-/// The roots AWS endpoints chain to (see the file). Building the TLS client is most of an SDK
-/// client's construction cost: with five roots instead of the system's whole store it costs a
-/// fraction.
+/// The roots AWS endpoints chain to (see the file). Building the TLS connector parses every root
+/// it trusts: with five instead of the system's whole store it costs a fraction.
 #[cfg(not(feature = "naive"))]
 pub const AWS_ROOTS: &[u8] = include_bytes!("../certs/aws-roots.pem");
 
@@ -45,11 +44,12 @@ pub fn https_client_trusting(pem_roots: Vec<u8>) -> aws_types::sdk_config::Share
 }
 
 /// The SDK's HTTPS client without the connector each SDK client builds and throws away when it is
-/// constructed (`validate_base_client_config`, meant to load native roots early). Each such build
-/// parses the trust store and sets up rustls: two of them were a third of create-invitation's
-/// init, and the first request built a third. Now the first request builds the one connector,
-/// cached for every SDK client of the function (they share the timeouts its cache is keyed by).
-/// A trust store that does not parse therefore fails the first request, not the init.
+/// constructed (`validate_base_client_config`, meant to load native roots early). Each build
+/// parses the trust store and sets up rustls: create-invitation's two SDK clients spent a third
+/// of its init instructions on them, and its first request built yet another, the one it kept.
+/// Now the first request builds the only connector, cached for every SDK client of the function
+/// (they share the timeouts its cache is keyed by). A trust store that does not parse therefore
+/// fails the first request, not the init.
 #[cfg(not(feature = "naive"))]
 #[derive(Debug)]
 struct ConnectorOnFirstRequest(aws_types::sdk_config::SharedHttpClient);
