@@ -111,7 +111,7 @@ fn foreign_connections(pid: u32, runtime_port: u16) -> usize {
 
 /// Size, deflated size, and how the executable is linked: at a fixed address (ELF type EXEC) or
 /// as a PIE (DYN), whose relocations the loader applies at every cold start.
-fn sizes(binary: &Path) -> (u64, u64, &'static str) {
+fn file_facts(binary: &Path) -> (u64, u64, &'static str) {
     use std::io::Write;
     let bytes = std::fs::read(binary).unwrap();
     let linked = match bytes.get(16..18) {
@@ -487,7 +487,7 @@ async fn main() {
     println!("| binary | init CPU | init CPU − floor | init wall p50 (×floor) | init wall p90 | 1st request CPU | init + 1st CPU | warm invoke p50 | warm CPU | peak RSS MB | stripped MB | zipped MB | linked | AWS calls / invoke | conns in init | failures |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for ((label, binary, _), s) in variants.iter().zip(&samples) {
-        let (size, zipped, linked) = sizes(binary);
+        let (size, zipped, linked) = file_facts(binary);
         let init_cpu = percentile(&s.init_cpu, 0.5);
         let first = percentile(&s.first_cpu, 0.5);
         let wall = percentile(&s.init_wall, 0.5);
