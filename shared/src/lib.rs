@@ -1,35 +1,44 @@
-//! The project invitation domain: rules, model, storage and delivery ports.
+//! The project invitation domain crate: every rule once, the ports the rules need, their
+//! adapters, the service each Lambda calls, and the edges and wiring the Lambdas share.
 //!
-//! Every business rule lives here once. The model has no AWS types; AWS adapters sit behind the
-//! `dynamodb`, `sqs` and `ses` features so a Lambda links only the clients it calls.
+//! Layers, each importing only the ones above it in this list:
+//!
+//! 1. `domain`: the model and every rule; no I/O, no AWS types.
+//! 2. Ports, one folder each with the trait in `mod.rs` and one file per adapter: `store/`,
+//!    `queue/`, `mail/`, and `clock`. `cause` and `aws_errors` keep and classify their errors.
+//! 3. `service`: the operations, over the ports.
+//! 4. Edges: `http` (API requests and responses), `sqs_batch` (SQS batches).
+//! 5. Wiring: `sdk_config` (AWS SDK and HTTPS configuration), `wiring` (environment → clients →
+//!    services).
+//!
+//! AWS adapters sit behind the `dynamodb`, `sqs` and `ses` features so a Lambda links only the
+//! clients it calls.
 
-pub mod api;
+pub mod cause;
+pub mod domain;
+
 pub mod clock;
-pub mod config;
-pub mod email;
-pub mod error;
-pub mod invitation;
 pub mod mail;
-pub mod messages;
-pub mod page;
-pub mod project;
 pub mod queue;
-pub mod role;
-pub mod service;
 pub mod store;
 
 #[cfg(feature = "aws")]
-pub mod aws;
-#[cfg(feature = "events")]
-pub mod events;
+pub mod aws_errors;
+
+pub mod service;
+
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "sqs-batch")]
+pub mod sqs_batch;
 
-pub use clock::{Clock, SystemClock};
-pub use config::Settings;
-pub use email::{DomainAllowList, Email, EmailError};
-pub use error::AppError;
-pub use invitation::{Delivery, DeliveryStatus, Invitation, InvitationStatus, TransitionError};
-pub use project::{Caller, Membership, Project};
-pub use role::Role;
-pub use service::Invitations;
+#[cfg(feature = "aws")]
+pub mod sdk_config;
+#[cfg(feature = "aws")]
+pub mod wiring;
+
+pub use domain::{
+    Caller, DeliveryStatus, Email, Invitation, InvitationId, InvitationStatus, Membership, Project, ProjectId, Role,
+    Settings, UserId,
+};
+pub use service::{AppError, Invitations};

@@ -5,10 +5,11 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use invitations::clock::ManualClock;
+use invitations::domain::{DomainAllowList, Email, NewInvitation, NewProject, ProjectName};
 use invitations::store::dynamodb::DynamoStore;
 use invitations::store::memory::MemoryStore;
 use invitations::store::Store;
-use invitations::{Caller, Invitations, Settings};
+use invitations::{Caller, Invitations, ProjectId, Settings, UserId};
 use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -29,7 +30,7 @@ pub fn moto_endpoint() -> String {
 
 /// A config for an emulator: fixed region, dummy credentials, short timeouts.
 pub fn sdk_config(endpoint_url: &str) -> SdkConfig {
-    sdk_config_over(endpoint_url, invitations::aws::https_client())
+    sdk_config_over(endpoint_url, invitations::sdk_config::https_client())
 }
 
 /// [`sdk_config`] over the given HTTP client.
@@ -128,7 +129,7 @@ pub async fn http_get(url: &str) -> String {
 }
 
 pub fn start_time() -> OffsetDateTime {
-    invitations::clock::truncate_to_millis(OffsetDateTime::now_utc())
+    invitations::domain::timestamp::truncate_to_millis(OffsetDateTime::now_utc())
 }
 
 /// A service over `store` with a clock the test moves, and the default settings.
@@ -141,10 +142,31 @@ pub fn memory_store() -> Arc<dyn Store> {
     Arc::new(MemoryStore::new())
 }
 
+pub fn user_id(raw: &str) -> UserId {
+    UserId::parse(raw).expect("a user id")
+}
+
+pub fn project_id(raw: &str) -> ProjectId {
+    ProjectId::parse(raw).expect("a project id")
+}
+
+/// What a manager asks for when inviting `email` as `role`.
+pub fn new_invitation(email: &str, role: &str) -> NewInvitation {
+    NewInvitation { email: Email::parse(email).expect("an email"), role: role.parse().expect("a role") }
+}
+
+/// A project named `name` with the given allow-list.
+pub fn new_project(name: &str, allowed: &[&str]) -> NewProject {
+    NewProject {
+        name: ProjectName::parse(name).expect("a project name"),
+        allowed_email_domains: DomainAllowList::new(allowed).expect("an allow-list"),
+    }
+}
+
 /// A caller with a verified email.
 pub fn user(name: &str) -> Caller {
     Caller {
-        user_id: format!("sub-{name}-{}", Uuid::new_v4().simple()),
+        user_id: user_id(&format!("sub-{name}-{}", Uuid::new_v4().simple())),
         email: Some(format!("{name}@example.com")),
         email_verified: true,
     }
@@ -152,7 +174,11 @@ pub fn user(name: &str) -> Caller {
 
 /// A caller whose verified email is `email`.
 pub fn user_with_email(email: &str) -> Caller {
-    Caller { user_id: format!("sub-{}", Uuid::new_v4().simple()), email: Some(email.to_owned()), email_verified: true }
+    Caller {
+        user_id: user_id(&format!("sub-{}", Uuid::new_v4().simple())),
+        email: Some(email.to_owned()),
+        email_verified: true,
+    }
 }
 
 /// A unique address, so tests sharing one moto can tell their emails apart.
@@ -162,7 +188,7 @@ pub fn unique_email(name: &str) -> String {
 
 /// The API through API Gateway v2 events, over DynamoDB Local and a moto SQS queue.
 pub struct Api {
-    pub app: Invitations,
+    pub app: local_server::App,
     pub clock: Arc<ManualClock>,
     pub store: Arc<DynamoStore>,
     pub sqs: aws_sdk_sqs::Client,
@@ -196,14 +222,14 @@ impl Api {
         let sqs = sqs_client();
         let queue_url = sqs_queue(&sqs).await;
         let clock = Arc::new(ManualClock::new(start_time()));
-        let queue = invitations::queue::SqsQueue::new(sqs.clone(), queue_url.clone());
-        let app = Invitations::new(store.clone(), clock.clone(), settings).with_email_queue(Arc::new(queue));
+        let queue = invitations::queue::sqs::SqsQueue::new(sqs.clone(), queue_url.clone());
+        let app = Invitations::new(store.clone(), clock.clone(), settings).with_email_queue(Arc::new(queue) as _);
         Api { app, clock, store, sqs, queue_url, routes: local_server::routes() }
     }
 
     /// The same API over the same table, with another queue (e.g. one that fails).
-    pub fn with_queue(&self, queue: Arc<dyn invitations::queue::Queue>) -> Invitations {
-        Invitations::new(self.store.clone(), self.clock.clone(), self.app.settings().clone()).with_email_queue(queue)
+    pub fn with_queue(&self, queue: Arc<dyn invitations::queue::Queue>) -> local_server::App {
+        self.app.without_email_queue().with_email_queue(queue)
     }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>, who: Option<&Caller>) -> Reply {
@@ -212,18 +238,19 @@ impl Api {
 
     pub async fn call_raw(
         &self,
-        app: &Invitations,
+        app: &local_server::App,
         method: &str,
         path: &str,
         body: Option<&str>,
         who: Option<&Caller>,
     ) -> Reply {
         let claims = who.map(|c| local_server::Claims {
-            sub: c.user_id.clone(),
+            sub: c.user_id.to_string(),
             email: c.email.clone().unwrap_or_default(),
             email_verified: c.email_verified,
         });
-        let response = local_server::dispatch(app, &self.routes, method, path, body, claims.as_ref())
+        let request = local_server::HttpRequest { method, path_and_query: path, headers: Vec::new(), body };
+        let response = local_server::dispatch(app, &self.routes, &request, claims.as_ref())
             .await
             .unwrap_or_else(|| panic!("no route for {method} {path}"));
         let (parts, body) = response.into_parts();
@@ -234,7 +261,7 @@ impl Api {
     }
 
     /// Messages on the email queue since the last call.
-    pub async fn queued(&self) -> Vec<invitations::messages::SendInvitationEmail> {
+    pub async fn queued(&self) -> Vec<invitations::queue::SendInvitationEmail> {
         drain_queue(&self.sqs, &self.queue_url)
             .await
             .iter()
@@ -306,7 +333,7 @@ pub async fn verified_sender() -> String {
 }
 
 /// A config for an emulator with the given timeouts (as the Lambdas configure them).
-pub fn sdk_config_with(endpoint_url: &str, timeouts: invitations::aws::Timeouts) -> SdkConfig {
+pub fn sdk_config_with(endpoint_url: &str, timeouts: invitations::sdk_config::Timeouts) -> SdkConfig {
     sdk_config(endpoint_url)
         .into_builder()
         .timeout_config(

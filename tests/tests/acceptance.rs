@@ -2,7 +2,7 @@
 //! against DynamoDB Local and moto SQS.
 
 use integration_tests::*;
-use invitations::queue::{LazySqsQueue, SqsQueue};
+use invitations::queue::sqs::{LazySqsQueue, SqsQueue};
 use invitations::store::dynamodb::DynamoStore;
 use invitations::{Caller, Invitations};
 use lambda_runtime::{Context, LambdaEvent};
@@ -22,7 +22,7 @@ async fn setup() -> Setup {
     let api = Api::new().await;
     let reconcile_url = sqs_queue(&api.sqs).await;
     let trigger = Trigger {
-        app: api.app.clone(),
+        app: api.app.without_email_queue(),
         reconcile_queue: Arc::new(SqsQueue::new(api.sqs.clone(), reconcile_url.clone())),
         deadline: ACCEPT_DEADLINE,
     };
@@ -37,7 +37,7 @@ async fn sign_up(trigger: &Trigger, sub: &str, email: &str) -> serde_json::Value
 }
 
 fn signed_up(sub: &str, email: &str) -> Caller {
-    Caller { user_id: sub.to_owned(), email: Some(email.to_owned()), email_verified: true }
+    Caller { user_id: user_id(sub), email: Some(email.to_owned()), email_verified: true }
 }
 
 async fn role_in(api: &Api, who: &Caller, pid: &str) -> Option<String> {
@@ -161,7 +161,7 @@ async fn an_existing_higher_role_is_kept() {
     let manager = api.member(&owner, &pid, "manager").await;
     let email = manager.email.clone().unwrap();
     let id = api.invite(&owner, &pid, &email, "readonly").await;
-    sign_up(&trigger, &manager.user_id, &email).await;
+    sign_up(&trigger, manager.user_id.as_str(), &email).await;
     assert_eq!(role_in(&api, &manager, &pid).await.as_deref(), Some("manager"));
     let body = api.call("GET", &format!("/api/v1/projects/{pid}/invitations/{id}"), None, Some(&owner)).await.body;
     assert_eq!(body["status"], 2, "accepted, without a downgrade");
@@ -214,12 +214,15 @@ async fn a_hung_database_hands_off_to_the_reconciler_which_finishes_the_job() {
     let email = unique_email("patient");
     let id = api.invite(&owner, &pid, &email, "editor").await;
 
-    let hung_config = sdk_config_with(&black_hole().await, invitations::aws::Timeouts::TRIGGER);
+    let hung_config = sdk_config_with(&black_hole().await, invitations::sdk_config::Timeouts::TRIGGER);
     let hung_store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&hung_config), "whatever");
     let hung_trigger = Trigger {
         app: Invitations::new(Arc::new(hung_store), api.clock.clone(), api.app.settings().clone()),
         // As the deployed trigger has it: the queue's client is built by this hand-off.
-        reconcile_queue: Arc::new(LazySqsQueue::new(&sdk_config(&moto_endpoint()), reconcile_url.clone())),
+        reconcile_queue: Arc::new(LazySqsQueue::new(
+            || aws_sdk_sqs::Client::new(&sdk_config(&moto_endpoint())),
+            reconcile_url.clone(),
+        )),
         deadline: ACCEPT_DEADLINE,
     };
     let event = cognito_event("PostConfirmation_ConfirmSignUp", "sub-p", &email, true);
@@ -235,12 +238,17 @@ async fn a_hung_database_hands_off_to_the_reconciler_which_finishes_the_job() {
     assert_eq!(handed_off.len(), 1);
     let message: serde_json::Value = serde_json::from_str(&handed_off[0]).unwrap();
     assert_eq!(message["user_id"], "sub-p");
-    let batch = reconcile_signups::handle(&api.app, sqs_event(&[("r1".into(), handed_off[0].clone())])).await.unwrap();
+    let batch =
+        reconcile_signups::handle(&api.app.without_email_queue(), sqs_event(&[("r1".into(), handed_off[0].clone())]))
+            .await
+            .unwrap();
     assert!(batch.batch_item_failures.is_empty());
     assert_eq!(role_in(&api, &signed_up("sub-p", &email), &pid).await.as_deref(), Some("editor"));
     let body = api.call("GET", &format!("/api/v1/projects/{pid}/invitations/{id}"), None, Some(&owner)).await.body;
     assert_eq!((body["status"].as_u64(), body["accepted_by"].as_str()), (Some(2), Some("sub-p")));
     // A broken message is reported, not lost silently.
-    let broken = reconcile_signups::handle(&api.app, sqs_event(&[("bad".into(), "{}".into())])).await.unwrap();
+    let broken = reconcile_signups::handle(&api.app.without_email_queue(), sqs_event(&[("bad".into(), "{}".into())]))
+        .await
+        .unwrap();
     assert_eq!(broken.batch_item_failures.len(), 1);
 }

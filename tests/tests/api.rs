@@ -67,7 +67,7 @@ async fn creating_an_invitation_answers_201_with_the_contract_fields_and_queues_
         (body["project"].as_str(), body["role"].as_str(), body["status"].as_u64()),
         (Some(pid.as_str()), Some("editor"), Some(1))
     );
-    assert_eq!(body["invited_by"], owner.user_id);
+    assert_eq!(body["invited_by"], owner.user_id.as_str());
     assert_eq!((body["delivery_status"].as_str(), body["send_count"].as_u64()), (Some("queued"), Some(0)));
     assert!(body["accepted_at"].is_null() && body["revoked_at"].is_null());
     let id = body["id"].as_str().unwrap();
@@ -85,7 +85,7 @@ async fn creating_an_invitation_answers_201_with_the_contract_fields_and_queues_
 #[tokio::test]
 async fn bad_input_gets_a_clear_400_with_a_stable_code() {
     let settings = Settings {
-        allowed_domains: invitations::DomainAllowList::parse("example.com").unwrap(),
+        allowed_domains: invitations::domain::DomainAllowList::parse("example.com").unwrap(),
         ..Settings::default()
     };
     let api = Api::with_settings(settings).await;
@@ -386,7 +386,7 @@ async fn the_invitee_lists_accepts_and_declines_with_a_verified_email() {
     let accepted =
         api.call("POST", &format!("/api/v1/projects/{pid}/invitations/{first}/accept"), None, Some(&jane)).await;
     assert_eq!((accepted.status, accepted.body["status"].as_u64()), (200, Some(2)));
-    assert_eq!(accepted.body["accepted_by"], jane.user_id);
+    assert_eq!(accepted.body["accepted_by"], jane.user_id.as_str());
     let project = api.call("GET", &format!("/api/v1/projects/{pid}"), None, Some(&jane)).await;
     assert_eq!((project.status, project.body["role"].as_str()), (200, Some("editor")));
     let twice =
@@ -403,7 +403,7 @@ async fn the_invitee_lists_accepts_and_declines_with_a_verified_email() {
 /// A queue that is not there: every send fails, as when SQS is down.
 fn broken_queue(api: &Api) -> std::sync::Arc<dyn invitations::queue::Queue> {
     let missing = format!("{}/123456789012/no-such-queue", moto_endpoint());
-    std::sync::Arc::new(invitations::queue::SqsQueue::new(api.sqs.clone(), missing))
+    std::sync::Arc::new(invitations::queue::sqs::SqsQueue::new(api.sqs.clone(), missing))
 }
 
 #[tokio::test]

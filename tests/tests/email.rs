@@ -2,9 +2,10 @@
 
 use integration_tests::*;
 use invitations::mail::ses::SesMailer;
-use invitations::mail::EmailTemplates;
-use invitations::messages::SendInvitationEmail;
-use invitations::service::SendOutcome;
+use invitations::mail::templates::EmailTemplates;
+use invitations::mail::Mailer;
+use invitations::queue::SendInvitationEmail;
+use invitations::service::{EmailDelivery, SendOutcome};
 use send_invitation_email::{handle, Sender};
 use serde_json::json;
 use std::sync::Arc;
@@ -12,7 +13,13 @@ use time::Duration;
 
 async fn sender(api: &Api, templates: EmailTemplates) -> Sender {
     let mailer = SesMailer::new(ses_client(), verified_sender().await, Some("invitations".into()));
-    Sender { app: api.app.clone(), mailer: Box::new(mailer), templates }
+    sender_with(api, mailer, templates)
+}
+
+/// A sender over the API's table and clock, sending through `mailer`.
+fn sender_with(api: &Api, mailer: impl Mailer + 'static, templates: EmailTemplates) -> Sender {
+    let settings = api.app.settings().clone();
+    Sender { delivery: EmailDelivery::new(api.store.clone(), api.clock.clone(), settings, Arc::new(mailer), templates) }
 }
 
 /// Creates a project and an invitation to a fresh address; returns the queued message.
@@ -153,11 +160,7 @@ async fn a_transient_ses_failure_is_retried_then_sent_once() {
         format!("http://{}", listener.local_addr().unwrap())
     };
     let unreachable = aws_sdk_sesv2::Client::new(&sdk_config(&closed));
-    let down = Sender {
-        app: api.app.clone(),
-        mailer: Box::new(SesMailer::new(unreachable, verified_sender().await, None)),
-        templates: EmailTemplates::default(),
-    };
+    let down = sender_with(&api, SesMailer::new(unreachable, verified_sender().await, None), EmailTemplates::default());
     let response = handle(&down, sqs_event(&[("m1".into(), body(&message))])).await.unwrap();
     assert_eq!(response.batch_item_failures.len(), 1, "the message is handed back for a retry");
     let stored = invitation(&api, &owner, &message).await;
@@ -175,11 +178,8 @@ async fn a_permanent_failure_marks_the_invitation_failed_without_retrying() {
     let api = Api::new().await;
     let (owner, _, email, message) = invited(&api).await;
     // SES refuses mail from an unverified identity: a permanent rejection.
-    let rejecting = Sender {
-        app: api.app.clone(),
-        mailer: Box::new(SesMailer::new(ses_client(), unique_email("unverified"), None)),
-        templates: EmailTemplates::default(),
-    };
+    let rejecting =
+        sender_with(&api, SesMailer::new(ses_client(), unique_email("unverified"), None), EmailTemplates::default());
     let response = handle(&rejecting, sqs_event(&[("m1".into(), body(&message))])).await.unwrap();
     assert!(response.batch_item_failures.is_empty(), "not retried");
     let stored = invitation(&api, &owner, &message).await;
@@ -236,9 +236,13 @@ async fn delivery_bounce_and_complaint_events_update_the_status() {
     let (owner, pid, message, message_id) = &sent[0];
     let id = message.invitation_id.to_string();
     let events = |kind| sqs_event(&[("e".into(), ses_event(kind, message_id, pid, &id))]);
-    assert!(ses_events::handle(&api.app, events("Delivery")).await.unwrap().batch_item_failures.is_empty());
+    assert!(ses_events::handle(&api.app.without_email_queue(), events("Delivery"))
+        .await
+        .unwrap()
+        .batch_item_failures
+        .is_empty());
     assert_eq!(invitation(&api, owner, message).await["delivery_status"], "delivered");
-    ses_events::handle(&api.app, events("Bounce")).await.unwrap();
+    ses_events::handle(&api.app.without_email_queue(), events("Bounce")).await.unwrap();
     let bounced = invitation(&api, owner, message).await;
     assert_eq!(bounced["delivery_status"], "bounced");
     assert!(bounced["delivery_reason"].as_str().unwrap().contains("Permanent"));
@@ -260,16 +264,17 @@ async fn delivery_bounce_and_complaint_events_update_the_status() {
     let (owner, pid, message, message_id) = &sent[1];
     let id = message.invitation_id.to_string();
     let stale = sqs_event(&[("e".into(), ses_event("Complaint", "some-older-message", pid, &id))]);
-    ses_events::handle(&api.app, stale).await.unwrap();
+    ses_events::handle(&api.app.without_email_queue(), stale).await.unwrap();
     assert_eq!(
         invitation(&api, owner, message).await["delivery_status"],
         "sent",
         "events for other emails change nothing"
     );
     let complaint = sqs_event(&[("e".into(), ses_event("Complaint", message_id, pid, &id))]);
-    ses_events::handle(&api.app, complaint).await.unwrap();
+    ses_events::handle(&api.app.without_email_queue(), complaint).await.unwrap();
     assert_eq!(invitation(&api, owner, message).await["delivery_status"], "complained");
-    let garbage = ses_events::handle(&api.app, sqs_event(&[("bad".into(), "nope".into())])).await.unwrap();
+    let garbage =
+        ses_events::handle(&api.app.without_email_queue(), sqs_event(&[("bad".into(), "nope".into())])).await.unwrap();
     assert_eq!(garbage.batch_item_failures.len(), 1);
 }
 

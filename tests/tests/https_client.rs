@@ -2,7 +2,7 @@
 //! its TLS connector on their first request, not each at its construction.
 
 use integration_tests::*;
-use invitations::aws::{https_client_trusting, AWS_ROOTS};
+use invitations::sdk_config::{https_client_trusting, AWS_ROOTS};
 
 #[tokio::test]
 async fn the_aws_trust_store_serves_a_request() {

@@ -1,8 +1,8 @@
 //! Real concurrency against DynamoDB Local: the rules hold because they are conditions.
 
 use integration_tests::*;
-use invitations::invitation::InvitationStatus;
-use invitations::queue::MemoryQueue;
+use invitations::queue::memory::MemoryQueue;
+use invitations::InvitationStatus;
 use invitations::{AppError, Role};
 use std::sync::Arc;
 
@@ -12,12 +12,12 @@ async fn fifty_concurrent_creates_of_one_address_make_one_invitation() {
     let (service, _) = service(store.clone());
     let service = Arc::new(service.with_email_queue(Arc::new(MemoryQueue::new())));
     let owner = user("owner");
-    let project = service.create_project(&owner, "Race", &[]).await.unwrap();
+    let project = service.create_project(&owner, new_project("Race", &[])).await.unwrap();
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let (service, owner, pid) = (service.clone(), owner.clone(), project.id.clone());
             let email = if i % 2 == 0 { "Racer@Example.com" } else { "racer@example.com" };
-            tokio::spawn(async move { service.create_invitation(&owner, &pid, email, "editor").await })
+            tokio::spawn(async move { service.create_invitation(&owner, &pid, new_invitation(email, "editor")).await })
         })
         .collect();
     let (mut created, mut conflicts) = (0, 0);
@@ -47,23 +47,26 @@ async fn accept_racing_revoke_has_exactly_one_winner_every_round() {
     let owner = user("owner");
     let (mut accepts, mut revokes) = (0, 0);
     for round in 0..100 {
-        let project = service.create_project(&owner, &format!("Round {round}"), &[]).await.unwrap();
+        let project = service.create_project(&owner, new_project(&format!("Round {round}"), &[])).await.unwrap();
         let invitee = user_with_email(&format!("r{round}@example.com"));
-        let inv =
-            service.create_invitation(&owner, &project.id, invitee.email.as_deref().unwrap(), "editor").await.unwrap();
+        let invitation = service
+            .create_invitation(&owner, &project.id, new_invitation(invitee.email.as_deref().unwrap(), "editor"))
+            .await
+            .unwrap();
+        let id = invitation.id;
         let accept = {
             let (service, invitee, pid) = (service.clone(), invitee.clone(), project.id.clone());
-            tokio::spawn(async move { service.accept(&invitee, &pid, inv.id).await })
+            tokio::spawn(async move { service.accept(&invitee, &pid, id).await })
         };
         let revoke = {
             let (service, owner, pid) = (service.clone(), owner.clone(), project.id.clone());
-            tokio::spawn(async move { service.revoke(&owner, &pid, inv.id).await })
+            tokio::spawn(async move { service.revoke(&owner, &pid, id).await })
         };
         let (accepted, revoked) = (accept.await.unwrap(), revoke.await.unwrap());
         assert!(accepted.is_ok() != revoked.is_ok(), "round {round}: exactly one winner: {accepted:?} / {revoked:?}");
         let loser = accepted.as_ref().err().or(revoked.as_ref().err()).unwrap();
         assert_eq!(loser.code(), "invitation_not_pending", "round {round}");
-        let stored = service.invitation(&owner, &project.id, inv.id).await.unwrap();
+        let stored = service.invitation(&owner, &project.id, id).await.unwrap();
         let membership = service.project(&invitee, &project.id).await;
         match stored.status {
             InvitationStatus::Accepted => {

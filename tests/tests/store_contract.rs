@@ -2,12 +2,14 @@
 //! DynamoDB Local, through the service the handlers use.
 
 use integration_tests::*;
-use invitations::invitation::{InvitationStatus, Policy};
-use invitations::page::{Page, PageRequest};
-use invitations::project::{Grant, Membership};
-use invitations::queue::MemoryQueue;
-use invitations::service::page_request;
-use invitations::store::{Acceptance, CreateGuard, PendingInvitation, Store, StoreError, StoreResult, Transition};
+use invitations::domain::{
+    Cursor, Grant, InvitationChanges, InvitationId, InvitationStatus, Inviter, Membership, Page, PageRequest, Policy,
+    ProjectId, UserId,
+};
+use invitations::queue::memory::MemoryQueue;
+use invitations::store::{
+    Acceptance, CreateGuard, InvitationKey, PendingInvitation, Store, StoreError, StoreResult, Transition,
+};
 use invitations::{AppError, Email, Invitation, Project, Role};
 use std::sync::Arc;
 use time::Duration;
@@ -42,19 +44,23 @@ contract!(
     sign_up_leaves_an_invitation_readdressed_mid_batch,
 );
 
+/// The service as the functions that invite build it, over an in-memory queue.
+type Service = invitations::Invitations<Arc<MemoryQueue>>;
+
 async fn setup(
     store: Arc<dyn Store>,
-) -> (invitations::Invitations, Arc<invitations::clock::ManualClock>, invitations::Caller, String) {
+) -> (Service, Arc<invitations::clock::ManualClock>, invitations::Caller, ProjectId) {
     let (service, clock) = service(store);
     let service = service.with_email_queue(Arc::new(MemoryQueue::new()));
     let owner = user("owner");
-    let project = service.create_project(&owner, "Field survey", &[]).await.unwrap();
+    let project = service.create_project(&owner, new_project("Field survey", &[])).await.unwrap();
     (service, clock, owner, project.id)
 }
 
 async fn creating_an_invitation_stores_it_pending_with_a_marker(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
-    let inv = service.create_invitation(&owner, &pid, " Jane.Doe@Example.com ", "editor").await.unwrap();
+    let inv =
+        service.create_invitation(&owner, &pid, new_invitation(" Jane.Doe@Example.com ", "editor")).await.unwrap();
     assert_eq!(inv.email, "Jane.Doe@Example.com");
     assert_eq!(inv.email_normalized, "jane.doe@example.com");
     let stored = store.invitations_by_key(&[(pid.clone(), inv.id)]).await.unwrap();
@@ -66,20 +72,21 @@ async fn creating_an_invitation_stores_it_pending_with_a_marker(store: Arc<dyn S
 
 async fn a_second_pending_invitation_for_the_same_address_conflicts(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
-    service.create_invitation(&owner, &pid, "jane@example.com", "editor").await.unwrap();
-    let err = service.create_invitation(&owner, &pid, "JANE@example.com", "readonly").await.unwrap_err();
+    service.create_invitation(&owner, &pid, new_invitation("jane@example.com", "editor")).await.unwrap();
+    let err =
+        service.create_invitation(&owner, &pid, new_invitation("JANE@example.com", "readonly")).await.unwrap_err();
     assert_eq!(err.code(), "duplicate_invitation");
     // Another project may invite the same address.
-    let other = service.create_project(&owner, "Other", &[]).await.unwrap();
-    service.create_invitation(&owner, &other.id, "jane@example.com", "editor").await.unwrap();
+    let other = service.create_project(&owner, new_project("Other", &[])).await.unwrap();
+    service.create_invitation(&owner, &other.id, new_invitation("jane@example.com", "editor")).await.unwrap();
     assert_eq!(store.pending_for_email("jane@example.com").await.unwrap().len(), 2);
 }
 
 async fn an_expired_invitation_is_replaced_by_a_new_one(store: Arc<dyn Store>) {
     let (service, clock, owner, pid) = setup(store.clone()).await;
-    let old = service.create_invitation(&owner, &pid, "jane@example.com", "readonly").await.unwrap();
+    let old = service.create_invitation(&owner, &pid, new_invitation("jane@example.com", "readonly")).await.unwrap();
     clock.advance(Policy::default().ttl + Duration::seconds(1));
-    let new = service.create_invitation(&owner, &pid, "jane@example.com", "editor").await.unwrap();
+    let new = service.create_invitation(&owner, &pid, new_invitation("jane@example.com", "editor")).await.unwrap();
     assert_ne!(new.id, old.id);
     let both = store.invitations_by_key(&[(pid.clone(), old.id), (pid.clone(), new.id)]).await.unwrap();
     assert_eq!(both[0].status, InvitationStatus::Expired);
@@ -92,23 +99,30 @@ async fn only_managers_and_owners_invite_and_never_above_their_role(store: Arc<d
     let (service, _, owner, pid) = setup(store.clone()).await;
     let stranger = user("stranger");
     assert_eq!(
-        service.create_invitation(&stranger, &pid, "a@example.com", "readonly").await.unwrap_err(),
+        service.create_invitation(&stranger, &pid, new_invitation("a@example.com", "readonly")).await.unwrap_err(),
         AppError::NotFound
     );
     // Make an editor and a manager through accepted invitations.
     for (name, role) in [("ed", "editor"), ("max", "manager")] {
         let member = user(name);
-        let inv = service.create_invitation(&owner, &pid, member.email.as_deref().unwrap(), role).await.unwrap();
+        let inv = service
+            .create_invitation(&owner, &pid, new_invitation(member.email.as_deref().unwrap(), role))
+            .await
+            .unwrap();
         service.accept(&member, &pid, inv.id).await.unwrap();
-        let err = service.create_invitation(&member, &pid, &unique_email("x"), "owner").await.unwrap_err();
+        let err =
+            service.create_invitation(&member, &pid, new_invitation(&unique_email("x"), "owner")).await.unwrap_err();
         let expected = if role == "editor" { "forbidden" } else { "role_above_own" };
         assert_eq!(err.code(), expected, "{role} inviting an owner");
         if role == "manager" {
-            service.create_invitation(&member, &pid, &unique_email("y"), "manager").await.unwrap();
+            service.create_invitation(&member, &pid, new_invitation(&unique_email("y"), "manager")).await.unwrap();
         }
     }
     assert_eq!(
-        service.create_invitation(&owner, "no-such-project", "a@example.com", "readonly").await.unwrap_err(),
+        service
+            .create_invitation(&owner, &project_id("no-such-project"), new_invitation("a@example.com", "readonly"))
+            .await
+            .unwrap_err(),
         AppError::NotFound
     );
 }
@@ -118,21 +132,22 @@ async fn a_project_allow_list_refuses_other_domains(store: Arc<dyn Store>) {
     let service = service.with_email_queue(Arc::new(MemoryQueue::new()));
     let owner = user("owner");
     let project =
-        service.create_project(&owner, "Corp", &["example.com".into(), "*.corp.example.org".into()]).await.unwrap();
-    service.create_invitation(&owner, &project.id, "a@example.com", "editor").await.unwrap();
-    service.create_invitation(&owner, &project.id, "b@eu.corp.example.org", "editor").await.unwrap();
-    let err = service.create_invitation(&owner, &project.id, "c@evil.com", "editor").await.unwrap_err();
+        service.create_project(&owner, new_project("Corp", &["example.com", "*.corp.example.org"])).await.unwrap();
+    service.create_invitation(&owner, &project.id, new_invitation("a@example.com", "editor")).await.unwrap();
+    service.create_invitation(&owner, &project.id, new_invitation("b@eu.corp.example.org", "editor")).await.unwrap();
+    let err = service.create_invitation(&owner, &project.id, new_invitation("c@evil.com", "editor")).await.unwrap_err();
     assert_eq!(err.code(), "email_domain_not_allowed");
     assert!(store.pending_for_email("c@evil.com").await.unwrap().is_empty());
 }
 
 async fn a_failed_create_writes_nothing(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
-    let email = Email::parse("ghost@example.com").unwrap();
     let now = service.now();
-    let invitation = Invitation::new(&pid, &email, Role::Editor, "not-a-member", None, now, &Policy::default());
+    let stranger = Inviter { user_id: user_id("not-a-member"), email: None };
+    let ghost = new_invitation("ghost@example.com", "editor");
+    let invitation = Invitation::new(pid.clone(), &ghost, &stranger, now, &Policy::default());
     let guard = CreateGuard {
-        inviter: "not-a-member".into(),
+        inviter: stranger.user_id.clone(),
         min_inviter_role: Role::Manager,
         domain_candidates: vec!["example.com".into()],
     };
@@ -140,8 +155,14 @@ async fn a_failed_create_writes_nothing(store: Arc<dyn Store>) {
     assert!(store.invitations_by_key(&[(pid.clone(), invitation.id)]).await.unwrap().is_empty());
     assert!(store.pending_for_email("ghost@example.com").await.unwrap().is_empty());
     // A duplicate leaves the first invitation alone and adds nothing.
-    let first = service.create_invitation(&owner, &pid, "ghost@example.com", "editor").await.unwrap();
-    let second = Invitation::new(&pid, &email, Role::ReadOnly, &owner.user_id, None, now, &Policy::default());
+    let first = service.create_invitation(&owner, &pid, new_invitation("ghost@example.com", "editor")).await.unwrap();
+    let second = Invitation::new(
+        pid.clone(),
+        &new_invitation("ghost@example.com", "readonly"),
+        &owner.as_inviter(),
+        now,
+        &Policy::default(),
+    );
     let guard = CreateGuard { inviter: owner.user_id.clone(), ..guard };
     assert!(
         matches!(store.create_invitation(&second, &guard, None).await, Err(StoreError::DuplicatePending(m)) if m.invitation_id == first.id)
@@ -154,13 +175,13 @@ async fn a_failed_create_writes_nothing(store: Arc<dyn Store>) {
 async fn revoke_and_decline_free_the_address(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
     let jane = user_with_email("jane@example.com");
-    let inv = service.create_invitation(&owner, &pid, "jane@example.com", "editor").await.unwrap();
+    let inv = service.create_invitation(&owner, &pid, new_invitation("jane@example.com", "editor")).await.unwrap();
     let revoked = service.revoke(&owner, &pid, inv.id).await.unwrap();
     assert_eq!(revoked.status, InvitationStatus::Revoked);
     assert!(revoked.revoked_at.is_some());
     assert_eq!(service.revoke(&owner, &pid, inv.id).await.unwrap_err().code(), "invitation_not_pending");
     assert!(store.pending_for_email("jane@example.com").await.unwrap().is_empty());
-    let again = service.create_invitation(&owner, &pid, "jane@example.com", "editor").await.unwrap();
+    let again = service.create_invitation(&owner, &pid, new_invitation("jane@example.com", "editor")).await.unwrap();
     let declined = service.decline(&jane, &pid, again.id).await.unwrap();
     assert_eq!(declined.status, InvitationStatus::Declined);
     assert_eq!(service.accept(&jane, &pid, again.id).await.unwrap_err().code(), "invitation_not_pending");
@@ -170,23 +191,23 @@ async fn revoke_and_decline_free_the_address(store: Arc<dyn Store>) {
 async fn accept_writes_membership_and_never_downgrades(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
     let jane = user_with_email("Jane@Example.com");
-    let inv = service.create_invitation(&owner, &pid, "jane@example.com", "manager").await.unwrap();
+    let inv = service.create_invitation(&owner, &pid, new_invitation("jane@example.com", "manager")).await.unwrap();
     let accepted = service.accept(&jane, &pid, inv.id).await.unwrap();
     assert_eq!(accepted.status, InvitationStatus::Accepted);
-    assert_eq!(accepted.accepted_by.as_deref(), Some(jane.user_id.as_str()));
+    assert_eq!(accepted.accepted_by.as_ref(), Some(&jane.user_id));
     assert_eq!(service.project(&jane, &pid).await.unwrap().1, Role::Manager);
     // A later, lower invitation is accepted but the higher role stays.
-    let lower = service.create_invitation(&owner, &pid, "jane@example.com", "readonly").await.unwrap();
+    let lower = service.create_invitation(&owner, &pid, new_invitation("jane@example.com", "readonly")).await.unwrap();
     service.accept(&jane, &pid, lower.id).await.unwrap();
     assert_eq!(service.project(&jane, &pid).await.unwrap().1, Role::Manager);
     // A higher one upgrades.
-    let higher = service.create_invitation(&owner, &pid, "jane@example.com", "owner").await.unwrap();
+    let higher = service.create_invitation(&owner, &pid, new_invitation("jane@example.com", "owner")).await.unwrap();
     service.accept(&jane, &pid, higher.id).await.unwrap();
     assert_eq!(service.project(&jane, &pid).await.unwrap().1, Role::Owner);
     let members = service.members(&owner, &pid, &PageRequest::default()).await.unwrap();
     assert_eq!(members.items.len(), 2);
     // Someone else's invitation is not found for the caller.
-    let other = service.create_invitation(&owner, &pid, "john@example.com", "editor").await.unwrap();
+    let other = service.create_invitation(&owner, &pid, new_invitation("john@example.com", "editor")).await.unwrap();
     assert_eq!(service.accept(&jane, &pid, other.id).await.unwrap_err(), AppError::NotFound);
     let unverified = invitations::Caller { email_verified: false, ..user_with_email("john@example.com") };
     assert_eq!(service.accept(&unverified, &pid, other.id).await.unwrap_err().code(), "email_not_verified");
@@ -194,7 +215,7 @@ async fn accept_writes_membership_and_never_downgrades(store: Arc<dyn Store>) {
 
 async fn a_stale_version_is_refused_and_leaves_the_state_alone(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
-    let inv = service.create_invitation(&owner, &pid, "jane@example.com", "editor").await.unwrap();
+    let inv = service.create_invitation(&owner, &pid, new_invitation("jane@example.com", "editor")).await.unwrap();
     let now = service.now();
     let revoked = inv.revoke(now).unwrap();
     store.save(Transition { from: &inv, to: &revoked }).await.unwrap();
@@ -206,13 +227,31 @@ async fn a_stale_version_is_refused_and_leaves_the_state_alone(store: Arc<dyn St
 
 async fn changing_the_address_moves_the_marker_and_checks_uniqueness(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
-    let inv = service.create_invitation(&owner, &pid, "jane@example.com", "editor").await.unwrap();
-    service.create_invitation(&owner, &pid, "john@example.com", "editor").await.unwrap();
-    let err = service.update_invitation(&owner, &pid, inv.id, Some("john@example.com"), None).await.unwrap_err();
+    let inv = service.create_invitation(&owner, &pid, new_invitation("jane@example.com", "editor")).await.unwrap();
+    service.create_invitation(&owner, &pid, new_invitation("john@example.com", "editor")).await.unwrap();
+    let err = service
+        .update_invitation(
+            &owner,
+            &pid,
+            inv.id,
+            InvitationChanges { email: Some(Email::parse("john@example.com").unwrap()), role: None },
+        )
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "duplicate_invitation");
     assert_eq!(store.pending_for_email("jane@example.com").await.unwrap().len(), 1, "unchanged after the refusal");
-    let moved =
-        service.update_invitation(&owner, &pid, inv.id, Some("june@example.com"), Some("readonly")).await.unwrap();
+    let moved = service
+        .update_invitation(
+            &owner,
+            &pid,
+            inv.id,
+            InvitationChanges {
+                email: Some(Email::parse("june@example.com").unwrap()),
+                role: Some("readonly".parse().unwrap()),
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!((moved.email.as_str(), moved.role), ("june@example.com", Role::ReadOnly));
     assert_ne!(moved.send_id, inv.send_id);
     assert!(store.pending_for_email("jane@example.com").await.unwrap().is_empty());
@@ -225,19 +264,26 @@ async fn lists_paginate_in_time_order_and_filter_by_status(store: Arc<dyn Store>
     let mut ids = Vec::new();
     for i in 0..7 {
         clock.advance(Duration::milliseconds(5));
-        ids.push(service.create_invitation(&owner, &pid, &format!("u{i}@example.com"), "readonly").await.unwrap().id);
+        ids.push(
+            service
+                .create_invitation(&owner, &pid, new_invitation(&format!("u{i}@example.com"), "readonly"))
+                .await
+                .unwrap()
+                .id,
+        );
     }
     service.revoke(&owner, &pid, ids[1]).await.unwrap();
     service.revoke(&owner, &pid, ids[4]).await.unwrap();
     let mut seen = Vec::new();
-    let mut page = page_request(Some("3"), None, invitations::service::is_uuid).unwrap();
+    let mut page = PageRequest { limit: 3, after: None };
     loop {
         let result = service.list_invitations(&owner, &pid, None, &page).await.unwrap();
         assert!(result.items.len() <= 3);
         seen.extend(result.items.iter().map(|i| i.id));
         match result.next {
             Some(cursor) => {
-                page = page_request(Some("3"), Some(&cursor.encode()), invitations::service::is_uuid).unwrap()
+                let is_id = |key: &str| InvitationId::parse(key).is_ok();
+                page = PageRequest { limit: 3, after: Some(Cursor::decode(&cursor.encode(), is_id).unwrap()) }
             }
             None => break,
         }
@@ -260,17 +306,13 @@ async fn lists_paginate_in_time_order_and_filter_by_status(store: Arc<dyn Store>
         .unwrap()
         .items
         .is_empty());
-    assert_eq!(
-        page_request(None, Some("garbage"), invitations::service::is_uuid).unwrap_err().code(),
-        "invalid_cursor"
-    );
 }
 
 async fn an_invitation_id_never_reaches_another_project(store: Arc<dyn Store>) {
     let (service, _, owner, pid) = setup(store.clone()).await;
     let intruder = user("intruder");
-    let their = service.create_project(&intruder, "Theirs", &[]).await.unwrap();
-    let inv = service.create_invitation(&owner, &pid, "jane@example.com", "editor").await.unwrap();
+    let their = service.create_project(&intruder, new_project("Theirs", &[])).await.unwrap();
+    let inv = service.create_invitation(&owner, &pid, new_invitation("jane@example.com", "editor")).await.unwrap();
     assert_eq!(service.revoke(&intruder, &their.id, inv.id).await.unwrap_err(), AppError::NotFound);
     assert_eq!(service.invitation(&intruder, &their.id, inv.id).await.unwrap_err(), AppError::NotFound);
     assert_eq!(service.revoke(&intruder, &pid, inv.id).await.unwrap_err(), AppError::NotFound);
@@ -279,11 +321,12 @@ async fn an_invitation_id_never_reaches_another_project(store: Arc<dyn Store>) {
 
 async fn sign_up_accepts_every_pending_invitation_once(store: Arc<dyn Store>) {
     let (service, clock, owner, pid) = setup(store.clone()).await;
-    let second = service.create_project(&owner, "Second", &[]).await.unwrap();
-    let third = service.create_project(&owner, "Third", &[]).await.unwrap();
-    service.create_invitation(&owner, &pid, "Jane.Doe@Example.com", "editor").await.unwrap();
-    service.create_invitation(&owner, &second.id, "jane.doe@example.com", "readonly").await.unwrap();
-    let revoked = service.create_invitation(&owner, &third.id, "jane.doe@example.com", "editor").await.unwrap();
+    let second = service.create_project(&owner, new_project("Second", &[])).await.unwrap();
+    let third = service.create_project(&owner, new_project("Third", &[])).await.unwrap();
+    service.create_invitation(&owner, &pid, new_invitation("Jane.Doe@Example.com", "editor")).await.unwrap();
+    service.create_invitation(&owner, &second.id, new_invitation("jane.doe@example.com", "readonly")).await.unwrap();
+    let revoked =
+        service.create_invitation(&owner, &third.id, new_invitation("jane.doe@example.com", "editor")).await.unwrap();
     service.revoke(&owner, &third.id, revoked.id).await.unwrap();
     clock.advance(Duration::seconds(1));
     let jane = user_with_email("jane.doe@example.com");
@@ -304,15 +347,16 @@ fn acceptances(planned: &[(Invitation, Invitation, Grant)]) -> Vec<Acceptance<'_
 
 /// Jane invited to three projects: the projects and the invitations as stored.
 async fn three_invitations(
-    service: &invitations::Invitations,
+    service: &Service,
     owner: &invitations::Caller,
     store: &Arc<dyn Store>,
-) -> (Vec<String>, Vec<Invitation>) {
+) -> (Vec<ProjectId>, Vec<Invitation>) {
     let mut projects = Vec::new();
     let mut keys = Vec::new();
     for name in ["One", "Two", "Three"] {
-        let project = service.create_project(owner, name, &[]).await.unwrap();
-        let inv = service.create_invitation(owner, &project.id, "jane@example.com", "editor").await.unwrap();
+        let project = service.create_project(owner, new_project(name, &[])).await.unwrap();
+        let inv =
+            service.create_invitation(owner, &project.id, new_invitation("jane@example.com", "editor")).await.unwrap();
         keys.push((project.id.clone(), inv.id));
         projects.push(project.id);
     }
@@ -335,7 +379,15 @@ async fn a_batch_of_acceptances_is_all_or_none(store: Arc<dyn Store>) {
             .collect()
     };
     // The last invitation changes after it was read: the whole batch is refused.
-    service.update_invitation(&owner, &projects[2], read[2].id, None, Some("readonly")).await.unwrap();
+    service
+        .update_invitation(
+            &owner,
+            &projects[2],
+            read[2].id,
+            InvitationChanges { email: None, role: Some("readonly".parse().unwrap()) },
+        )
+        .await
+        .unwrap();
     let stale = plan(&read);
     assert_eq!(store.accept_batch(&acceptances(&stale)).await, Err(StoreError::Conflict));
     let keys: Vec<_> = read.iter().map(|i| (i.project_id.clone(), i.id)).collect();
@@ -369,7 +421,7 @@ async fn sign_up_leaves_an_invitation_readdressed_mid_batch(store: Arc<dyn Store
     let (projects, read) = three_invitations(&service, &owner, &store).await;
     // The owner sends the second invitation to another address between the read and the write.
     let june = Email::parse("june@example.com").unwrap();
-    let changes = invitations::invitation::InvitationChanges { email: Some(june), role: None };
+    let changes = InvitationChanges { email: Some(june), role: None };
     let readdressed = read[1].update(&changes, service.now(), &Policy::default()).unwrap().invitation;
     let (report, statuses, members) = sign_up_racing(&store, &read, &projects, readdressed).await;
     assert_eq!((report.accepted, report.skipped), (2, 1));
@@ -383,9 +435,9 @@ async fn sign_up_leaves_an_invitation_readdressed_mid_batch(store: Arc<dyn Store
 async fn sign_up_racing(
     store: &Arc<dyn Store>,
     read: &[Invitation],
-    projects: &[String],
+    projects: &[ProjectId],
     change: Invitation,
-) -> (invitations::service::AcceptReport, Vec<InvitationStatus>, Vec<String>) {
+) -> (invitations::service::AcceptReport, Vec<InvitationStatus>, Vec<ProjectId>) {
     let from = read.iter().find(|i| i.id == change.id).unwrap().clone();
     let racing = ChangesBeforeFirstBatch { inner: store.clone(), from, to: change, done: Default::default() };
     let (signing_up, _) = integration_tests::service(Arc::new(racing));
@@ -412,12 +464,12 @@ impl Store for ChangesBeforeFirstBatch {
     }
     async fn project_and_membership(
         &self,
-        project_id: &str,
-        user_id: &str,
+        project_id: &ProjectId,
+        user_id: &UserId,
     ) -> StoreResult<(Option<Project>, Option<Membership>)> {
         self.inner.project_and_membership(project_id, user_id).await
     }
-    async fn members(&self, project_id: &str, page: &PageRequest) -> StoreResult<Page<Membership>> {
+    async fn members(&self, project_id: &ProjectId, page: &PageRequest) -> StoreResult<Page<Membership>> {
         self.inner.members(project_id, page).await
     }
     async fn create_invitation(
@@ -430,15 +482,15 @@ impl Store for ChangesBeforeFirstBatch {
     }
     async fn invitation_and_membership(
         &self,
-        project_id: &str,
-        invitation_id: uuid::Uuid,
-        user_id: &str,
+        project_id: &ProjectId,
+        invitation_id: InvitationId,
+        user_id: &UserId,
     ) -> StoreResult<(Option<Invitation>, Option<Membership>)> {
         self.inner.invitation_and_membership(project_id, invitation_id, user_id).await
     }
     async fn invitations(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         status: Option<InvitationStatus>,
         now: time::OffsetDateTime,
         page: &PageRequest,
@@ -448,10 +500,10 @@ impl Store for ChangesBeforeFirstBatch {
     async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>> {
         self.inner.pending_for_email(email_normalized).await
     }
-    async fn invitations_by_key(&self, keys: &[(String, uuid::Uuid)]) -> StoreResult<Vec<Invitation>> {
+    async fn invitations_by_key(&self, keys: &[InvitationKey]) -> StoreResult<Vec<Invitation>> {
         self.inner.invitations_by_key(keys).await
     }
-    async fn memberships(&self, user_id: &str, project_ids: &[String]) -> StoreResult<Vec<Membership>> {
+    async fn memberships(&self, user_id: &UserId, project_ids: &[ProjectId]) -> StoreResult<Vec<Membership>> {
         self.inner.memberships(user_id, project_ids).await
     }
     async fn save(&self, transition: Transition<'_>) -> StoreResult<()> {

@@ -1,20 +1,16 @@
 //! `POST /api/v1/projects`: Create a project; the caller becomes its owner.
 
-use invitations::api::{CreateProjectBody, ProjectView};
-use invitations::http::{caller, created, json_body, respond};
-use invitations::{Invitations, Role};
+use invitations::domain::NewProject;
+use invitations::http::views::{CreateProjectBody, ProjectView};
+use invitations::http::{caller, created, parsed_body};
+use invitations::Role;
+use invitations::{AppError, Invitations};
 use lambda_http::{Body, Request, Response};
 
 pub const ROUTE: &str = "POST /api/v1/projects";
 
-pub async fn handle(app: &Invitations, request: Request) -> Response<Body> {
-    respond(
-        async {
-            let caller = caller(&request)?;
-            let body: CreateProjectBody = json_body(&request)?;
-            let project = app.create_project(&caller, &body.name, &body.allowed_email_domains).await?;
-            Ok(created(&ProjectView::new(&project, Role::Owner)))
-        }
-        .await,
-    )
+pub async fn handle<E>(app: &Invitations<E>, request: Request) -> Result<Response<Body>, AppError> {
+    let caller = caller(&request)?;
+    let new: NewProject = parsed_body::<CreateProjectBody, _>(&request)?;
+    Ok(created(&ProjectView::new(&app.create_project(&caller, new).await?, Role::Owner)))
 }

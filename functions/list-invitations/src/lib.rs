@@ -1,27 +1,19 @@
 //! `GET /api/v1/projects/{pk}/invitations`: A project's invitations in time order (`status`, `limit`, `cursor`).
 
-use invitations::http::{caller, list, path_param, query_param, respond};
-use invitations::service::{is_uuid, page_request, parse_status};
-use invitations::Invitations;
+use invitations::http::request::status_param;
+use invitations::http::views::InvitationView;
+use invitations::http::{caller, list, page_params, project_in_path};
+use invitations::InvitationId;
+use invitations::{AppError, Invitations};
 use lambda_http::{Body, Request, Response};
 
 pub const ROUTE: &str = "GET /api/v1/projects/{pk}/invitations";
 
-pub async fn handle(app: &Invitations, request: Request) -> Response<Body> {
-    respond(
-        async {
-            let caller = caller(&request)?;
-            let project_id = path_param(&request, "pk")?;
-            let status = query_param(&request, "status").map(|s| parse_status(&s)).transpose()?;
-            let page = page_request(
-                query_param(&request, "limit").as_deref(),
-                query_param(&request, "cursor").as_deref(),
-                is_uuid,
-            )?;
-            let invitations = app.list_invitations(&caller, &project_id, status, &page).await?;
-            let views: Vec<_> = invitations.items.iter().map(|i| app.view(i)).collect();
-            Ok(list(&request, &views, invitations.next.as_ref()))
-        }
-        .await,
-    )
+pub async fn handle<E>(app: &Invitations<E>, request: Request) -> Result<Response<Body>, AppError> {
+    let caller = caller(&request)?;
+    let project_id = project_in_path(&request)?;
+    let (status, page) = (status_param(&request)?, page_params(&request, |key| InvitationId::parse(key).is_ok())?);
+    let invitations = app.list_invitations(&caller, &project_id, status, &page).await?;
+    let views: Vec<_> = invitations.items.iter().map(|i| InvitationView::of(app, i)).collect();
+    Ok(list(&request, &views, invitations.next.as_ref()))
 }

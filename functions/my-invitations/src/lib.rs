@@ -1,19 +1,13 @@
 //! `GET /api/v1/me/invitations`: The caller's pending invitations, by their verified email, across projects.
 
-use invitations::http::{caller, ok, respond};
-use invitations::Invitations;
+use invitations::http::views::InvitationView;
+use invitations::http::{caller, ok};
+use invitations::{AppError, Invitations};
 use lambda_http::{Body, Request, Response};
 
 pub const ROUTE: &str = "GET /api/v1/me/invitations";
 
-pub async fn handle(app: &Invitations, request: Request) -> Response<Body> {
-    respond(
-        async {
-            let caller = caller(&request)?;
-            let invitations = app.my_invitations(&caller).await?;
-            let views: Vec<_> = invitations.iter().map(|i| app.view(i)).collect();
-            Ok(ok(&views))
-        }
-        .await,
-    )
+pub async fn handle<E>(app: &Invitations<E>, request: Request) -> Result<Response<Body>, AppError> {
+    let invitations = app.my_invitations(&caller(&request)?).await?;
+    Ok(ok(&invitations.iter().map(|i| InvitationView::of(app, i)).collect::<Vec<_>>()))
 }

@@ -3,14 +3,15 @@
 //! sign-up never fails because of us: if a dependency is slow or down, the work is put on the
 //! reconcile queue and finished there.
 
-use invitations::messages::ReconcileSignup;
-use invitations::queue::Queue;
+use invitations::cause::Chain;
+use invitations::queue::{to_body, Queue, ReconcileSignup};
 use invitations::service::AcceptReport;
-use invitations::Invitations;
+use invitations::{Invitations, UserId};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// Cognito waits 5 s for the whole trigger; acceptance gets this much of it, the hand-off the rest.
 pub const ACCEPT_DEADLINE: Duration = Duration::from_millis(2500);
@@ -39,39 +40,47 @@ impl Trigger {
             return Outcome::Ignored("not a sign-up confirmation");
         }
         let attributes = &event["request"]["userAttributes"];
-        let (Some(user_id), Some(email)) = (attributes["sub"].as_str(), attributes["email"].as_str()) else {
+        let (Some(sub), Some(email)) = (attributes["sub"].as_str(), attributes["email"].as_str()) else {
             return Outcome::Ignored("no sub or email");
+        };
+        let Ok(user_id) = UserId::parse(sub) else {
+            return Outcome::Ignored("not a user id");
         };
         if attributes["email_verified"] != "true" {
             return Outcome::Ignored("email not verified");
         }
-        match tokio::time::timeout(self.deadline, self.app.accept_all_for(user_id, email)).await {
+        match tokio::time::timeout(self.deadline, self.app.accept_all_for(&user_id, email)).await {
             Ok(Ok(report)) => {
-                tracing::info!(user = %user_id, accepted = report.accepted, skipped = report.skipped, "invitations accepted on sign-up");
+                tracing::info!(accepted = report.accepted, skipped = report.skipped, "invitations accepted on sign-up");
                 return Outcome::Accepted(report);
             }
-            Ok(Err(err)) => {
-                tracing::warn!(user = %user_id, error = %err, "acceptance failed; handing off")
-            }
-            Err(_) => tracing::warn!(user = %user_id, "acceptance timed out; handing off"),
+            Ok(Err(err)) => tracing::warn!(error = %Chain(&err), "acceptance failed; handing off"),
+            Err(_) => tracing::warn!("acceptance timed out; handing off"),
         }
-        let message = ReconcileSignup { user_id: user_id.to_owned(), email: email.to_owned() };
-        let body = serde_json::to_string(&message).expect("message serializes");
-        match tokio::time::timeout(HANDOFF_DEADLINE, self.reconcile_queue.send(body)).await {
+        let message = ReconcileSignup { user_id, email: email.to_owned() };
+        let handed_off = match to_body(&message) {
+            Ok(body) => tokio::time::timeout(HANDOFF_DEADLINE, self.reconcile_queue.send(body)).await,
+            Err(err) => Ok(Err(err)),
+        };
+        match handed_off {
             Ok(Ok(())) => Outcome::Deferred,
             Ok(Err(err)) => {
-                tracing::error!(user = %user_id, error = %err, "could not hand off the acceptance");
+                tracing::error!(error = %Chain(&err), "could not hand off the acceptance");
                 Outcome::Lost
             }
             Err(_) => {
-                tracing::error!(user = %user_id, "timed out handing off the acceptance");
+                tracing::error!("timed out handing off the acceptance");
                 Outcome::Lost
             }
         }
     }
 }
 
+/// Handles one Cognito event in a span naming its user, and returns it unchanged, as Cognito
+/// expects of a post-confirmation trigger.
 pub async fn handle(trigger: &Trigger, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
-    trigger.on_confirmation(&event.payload).await;
+    let sub = event.payload["request"]["userAttributes"]["sub"].as_str().unwrap_or_default();
+    let span = tracing::info_span!("signup", user_id = %sub);
+    trigger.on_confirmation(&event.payload).instrument(span).await;
     Ok(event.payload)
 }

@@ -1,5 +1,6 @@
-use invitations::aws::{init_tracing, required_env, sdk_config, service_from_env, Timeouts};
-use invitations::queue::LazySqsQueue;
+use invitations::queue::sqs::LazySqsQueue;
+use invitations::sdk_config::{sdk_config, sqs_client, Timeouts};
+use invitations::wiring::{init_tracing, required_env, service_from_env};
 use lambda_runtime::{service_fn, LambdaEvent};
 use post_confirmation::{handle, Trigger, ACCEPT_DEADLINE};
 use std::sync::Arc;
@@ -9,12 +10,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_tracing();
     // Short timeouts: Cognito gives the whole trigger 5 s.
     let config = sdk_config(Timeouts::TRIGGER).await;
+    let app = service_from_env(&config)?;
     // Only a failed acceptance sends to this queue: its client is built on that first send.
-    let reconcile_queue = LazySqsQueue::new(&config, required_env("RECONCILE_QUEUE_URL")?);
-    let trigger = Trigger {
-        app: service_from_env(&config)?,
-        reconcile_queue: Arc::new(reconcile_queue),
-        deadline: ACCEPT_DEADLINE,
-    };
+    let reconcile_queue = LazySqsQueue::new(move || sqs_client(&config), required_env("RECONCILE_QUEUE_URL")?);
+    let trigger = Trigger { app, reconcile_queue: Arc::new(reconcile_queue), deadline: ACCEPT_DEADLINE };
     lambda_runtime::run(service_fn(|event: LambdaEvent<_>| handle(&trigger, event))).await
 }

@@ -2,17 +2,26 @@
 //! trigger could not finish, through the same acceptance code.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use invitations::events::process_batch;
-use invitations::messages::ReconcileSignup;
-use invitations::Invitations;
+use invitations::queue::ReconcileSignup;
+use invitations::service::AcceptReport;
+use invitations::sqs_batch::process_batch;
+use invitations::{AppError, Invitations};
 use lambda_runtime::LambdaEvent;
 
-pub async fn reconcile(app: &Invitations, body: &str) -> Result<usize, String> {
-    let message: ReconcileSignup =
-        serde_json::from_str(body).map_err(|e| format!("malformed reconcile message: {e}"))?;
-    let report = app.accept_all_for(&message.user_id, &message.email).await.map_err(|e| e.to_string())?;
-    tracing::info!(user = %message.user_id, accepted = report.accepted, skipped = report.skipped, "sign-up reconciled");
-    Ok(report.accepted)
+/// Why a reconcile message failed; either way it is retried, then dead-lettered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("malformed reconcile message")]
+    Malformed(#[source] serde_json::Error),
+    #[error("acceptance failed")]
+    Acceptance(#[source] AppError),
+}
+
+pub async fn reconcile(app: &Invitations, body: &str) -> Result<AcceptReport, ReconcileError> {
+    let message: ReconcileSignup = serde_json::from_str(body).map_err(ReconcileError::Malformed)?;
+    let report = app.accept_all_for(&message.user_id, &message.email).await.map_err(ReconcileError::Acceptance)?;
+    tracing::info!(user_id = %message.user_id, accepted = report.accepted, skipped = report.skipped, "sign-up reconciled");
+    Ok(report)
 }
 
 pub async fn handle(

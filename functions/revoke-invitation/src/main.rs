@@ -1,10 +1,5 @@
-use invitations::aws::{init_tracing, sdk_config, service_from_env, Timeouts};
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    init_tracing();
-    // Clients are built once here and borrowed by every invocation.
-    let config = sdk_config(Timeouts::API).await;
-    let app = service_from_env(&config)?;
-    invitations::http::run(|request| revoke_invitation::handle(&app, request)).await
+    let app = invitations::wiring::service().await?;
+    invitations::http::run(revoke_invitation::ROUTE, |request| revoke_invitation::handle(&app, request)).await
 }

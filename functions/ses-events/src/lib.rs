@@ -2,15 +2,24 @@
 //! delivery status. Events for other mail, or for an earlier email, change nothing.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use invitations::events::process_batch;
-use invitations::mail::ses_events;
-use invitations::Invitations;
+use invitations::mail::ses_events::{self, UnreadableEvent};
+use invitations::sqs_batch::process_batch;
+use invitations::{AppError, Invitations};
 use lambda_runtime::LambdaEvent;
 
+/// Why an event asks for redelivery.
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error(transparent)]
+    Unreadable(#[from] UnreadableEvent),
+    #[error("recording the event failed")]
+    Recording(#[source] AppError),
+}
+
 /// Applies one event body; returns whether an invitation changed. `Err` asks for redelivery.
-pub async fn apply(app: &Invitations, body: &str) -> Result<bool, String> {
+pub async fn apply(app: &Invitations, body: &str) -> Result<bool, EventError> {
     match ses_events::parse(body, app.now())? {
-        Some(event) => app.record_delivery_event(&event).await.map_err(|e| e.to_string()),
+        Some(event) => app.record_delivery_event(&event).await.map_err(EventError::Recording),
         None => Ok(false),
     }
 }

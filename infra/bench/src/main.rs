@@ -11,10 +11,12 @@ mod proxy;
 mod runtime_api;
 
 use futures::StreamExt;
-use invitations::queue::SqsQueue;
+use invitations::clock::SystemClock;
+use invitations::domain::{DomainAllowList, Email, NewInvitation, NewProject, ProjectName};
+use invitations::queue::sqs::SqsQueue;
 use invitations::store::dynamodb::DynamoStore;
 use invitations::store::Store;
-use invitations::{Caller, Invitations, Settings, SystemClock};
+use invitations::{Caller, Invitations, ProjectId, Role, Settings, UserId};
 use local_server::Claims;
 use runtime_api::{Invocation, Report, RuntimeApi};
 use serde_json::{json, Value};
@@ -134,9 +136,9 @@ struct Fixture {
     table: String,
     email_queue: String,
     reconcile_queue: String,
-    app: Invitations,
+    app: Invitations<SqsQueue>,
     owner: Caller,
-    project: String,
+    project: ProjectId,
 }
 
 fn api_event(
@@ -148,28 +150,45 @@ fn api_event(
     body: Option<&str>,
     caller: &Caller,
 ) -> String {
-    let claims =
-        Claims { sub: caller.user_id.clone(), email: caller.email.clone().unwrap_or_default(), email_verified: true };
+    let claims = Claims {
+        sub: caller.user_id.to_string(),
+        email: caller.email.clone().unwrap_or_default(),
+        email_verified: true,
+    };
     let Value::Object(params) = params else { unreachable!() };
-    local_server::event(route, method, path, query, params, body, Some(&claims)).to_string()
+    let path_and_query = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
+    let request = local_server::HttpRequest { method, path_and_query: &path_and_query, headers: Vec::new(), body };
+    local_server::event(route, &request, params, Some(&claims)).to_string()
 }
 
 fn unique_email(prefix: &str) -> String {
     format!("{prefix}.{}@example.com", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
+fn new_user(email: String) -> Caller {
+    Caller {
+        user_id: UserId::parse(&uuid::Uuid::new_v4().to_string()).unwrap(),
+        email: Some(email),
+        email_verified: true,
+    }
+}
+
+fn editor(email: &str) -> NewInvitation {
+    NewInvitation { email: Email::parse(email).unwrap(), role: Role::Editor }
+}
+
+fn project_named(name: &str) -> NewProject {
+    NewProject { name: ProjectName::parse(name).unwrap(), allowed_email_domains: DomainAllowList::default() }
+}
+
 /// Invitations waiting to be accepted, one per future invocation.
 async fn pending(fixture: &Fixture, count: usize) -> Vec<(Caller, String)> {
     futures::stream::iter(0..count)
         .map(|_| async {
-            let invitee = Caller {
-                user_id: uuid::Uuid::new_v4().to_string(),
-                email: Some(unique_email("invitee")),
-                email_verified: true,
-            };
+            let invitee = new_user(unique_email("invitee"));
             let invitation = fixture
                 .app
-                .create_invitation(&fixture.owner, &fixture.project, invitee.email.as_deref().unwrap(), "editor")
+                .create_invitation(&fixture.owner, &fixture.project, editor(invitee.email.as_deref().unwrap()))
                 .await
                 .expect("setup invitation");
             (invitee, invitation.id.to_string())
@@ -182,22 +201,25 @@ async fn pending(fixture: &Fixture, count: usize) -> Vec<(Caller, String)> {
 /// New users, each with a pending invitation in every one of `projects` (fresh projects).
 async fn signing_up(fixture: &Fixture, users: usize, projects: usize) -> Vec<Caller> {
     let owner = &fixture.owner;
-    let project_ids: Vec<String> = futures::stream::iter(0..projects)
-        .map(|i| async move { fixture.app.create_project(owner, &format!("Sign-up {i}"), &[]).await.unwrap().id })
-        .buffer_unordered(16)
-        .collect()
-        .await;
+    let project_ids: Vec<ProjectId> =
+        futures::stream::iter(0..projects)
+            .map(|i| async move {
+                fixture.app.create_project(owner, project_named(&format!("Sign-up {i}"))).await.unwrap().id
+            })
+            .buffer_unordered(16)
+            .collect()
+            .await;
     let mut out = Vec::new();
     for _ in 0..users {
         let email = unique_email("signup");
         futures::stream::iter(&project_ids)
-            .map(|pid| fixture.app.create_invitation(owner, pid, &email, "editor"))
+            .map(|pid| fixture.app.create_invitation(owner, pid, editor(&email)))
             .buffer_unordered(16)
             .collect::<Vec<_>>()
             .await
             .into_iter()
             .for_each(|created| drop(created.expect("setup invitation")));
-        out.push(Caller { user_id: uuid::Uuid::new_v4().to_string(), email: Some(email), email_verified: true });
+        out.push(new_user(email));
     }
     out
 }
@@ -422,7 +444,7 @@ async fn main() {
         .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
             aws_credential_types::Credentials::new("bench", "bench", None, None, "bench"),
         ))
-        .http_client(invitations::aws::https_client())
+        .http_client(invitations::sdk_config::https_client())
         .build();
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&aws).endpoint_url(&args.dynamodb).build(),
@@ -449,9 +471,13 @@ async fn main() {
     let email_queue = queue(format!("bench-emails-{}", uuid::Uuid::new_v4().simple())).await;
     let reconcile_queue = queue(format!("bench-reconcile-{}", uuid::Uuid::new_v4().simple())).await;
     let app = Invitations::new(Arc::new(store), Arc::new(SystemClock), Settings::default())
-        .with_email_queue(Arc::new(SqsQueue::new(sqs.clone(), email_queue.clone())));
-    let owner = Caller { user_id: "bench-owner".into(), email: Some("owner@example.com".into()), email_verified: true };
-    let project = app.create_project(&owner, "Bench", &[]).await.unwrap().id;
+        .with_email_queue(SqsQueue::new(sqs.clone(), email_queue.clone()));
+    let owner = Caller {
+        user_id: UserId::parse("bench-owner").unwrap(),
+        email: Some("owner@example.com".into()),
+        email_verified: true,
+    };
+    let project = app.create_project(&owner, project_named("Bench")).await.unwrap().id;
     let fixture = Fixture { table, email_queue, reconcile_queue, app, owner, project };
 
     // (label, binary, workload); every variant runs each round, interleaved.

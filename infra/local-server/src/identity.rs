@@ -35,7 +35,7 @@ impl LocalIdentity {
     }
 
     pub fn find(&self, email: &str) -> Option<Claims> {
-        self.users.lock().unwrap().get(&invitations::email::normalize(email)).cloned()
+        self.users.lock().unwrap().get(&invitations::domain::email_address::normalize(email)).cloned()
     }
 
     pub fn issue_token(&self, claims: &Claims) -> String {

@@ -7,11 +7,17 @@ pub mod outbox;
 pub mod server;
 
 use futures::future::BoxFuture;
+use invitations::queue::Queue;
 use invitations::Invitations;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
-pub type Handler = for<'a> fn(&'a Invitations, Request) -> BoxFuture<'a, Response<Body>>;
+/// The service every route is served by: in a deployment each function builds only what it
+/// needs; locally one service has it all.
+pub type App = Invitations<Arc<dyn Queue>>;
+
+pub type Handler = for<'a> fn(&'a App, Request) -> BoxFuture<'a, Response<Body>>;
 
 pub struct Route {
     /// API Gateway's route key, e.g. `POST /api/v1/projects/{pk}/invitations`.
@@ -21,7 +27,12 @@ pub struct Route {
 
 macro_rules! route {
     ($function:ident) => {
-        Route { key: $function::ROUTE, handler: |app, request| Box::pin($function::handle(app, request)) }
+        Route {
+            key: $function::ROUTE,
+            handler: |app, request| {
+                Box::pin(invitations::http::respond($function::ROUTE, $function::handle(app, request)))
+            },
+        }
     };
 }
 
@@ -83,16 +94,26 @@ pub struct Claims {
     pub email_verified: bool,
 }
 
+/// One HTTP request as API Gateway receives it.
+#[derive(Debug, Clone, Default)]
+pub struct HttpRequest<'a> {
+    pub method: &'a str,
+    /// The path with its query string.
+    pub path_and_query: &'a str,
+    /// Header names and values as the client sent them; API Gateway hands them all on.
+    pub headers: Vec<(String, String)>,
+    pub body: Option<&'a str>,
+}
+
 /// The API Gateway v2 event for one request.
 pub fn event(
     route_key: &str,
-    method: &str,
-    path: &str,
-    query: &str,
+    request: &HttpRequest<'_>,
     path_params: Map<String, Value>,
-    body: Option<&str>,
     claims: Option<&Claims>,
 ) -> Value {
+    let (method, body) = (request.method, request.body);
+    let (path, query) = request.path_and_query.split_once('?').unwrap_or((request.path_and_query, ""));
     let mut query_params = Map::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -119,12 +140,26 @@ pub fn event(
     if let Some(authorizer) = authorizer {
         request_context["authorizer"] = authorizer;
     }
+    // API Gateway's payload 2.0 lower-cases header names and joins repeated ones with commas.
+    let mut headers = Map::new();
+    headers.insert("host".to_owned(), Value::String("localhost".to_owned()));
+    for (name, value) in &request.headers {
+        let name = name.to_ascii_lowercase();
+        let joined = match headers.get(&name) {
+            Some(Value::String(earlier)) if name != "host" => format!("{earlier},{value}"),
+            _ => value.clone(),
+        };
+        headers.insert(name, Value::String(joined));
+    }
+    if body.is_some() && !headers.contains_key("content-type") {
+        headers.insert("content-type".to_owned(), Value::String("application/json".to_owned()));
+    }
     let mut event = json!({
         "version": "2.0",
         "routeKey": route_key,
         "rawPath": path,
         "rawQueryString": query,
-        "headers": { "content-type": "application/json", "host": "localhost" },
+        "headers": headers,
         "requestContext": request_context,
         "pathParameters": path_params,
         "isBase64Encoded": false,
@@ -141,16 +176,14 @@ pub fn event(
 /// Routes one request to its function's handler, as API Gateway would. `None` when no route
 /// matches (API Gateway answers 404 itself).
 pub async fn dispatch(
-    app: &Invitations,
+    app: &App,
     routes: &[Route],
-    method: &str,
-    path_and_query: &str,
-    body: Option<&str>,
+    request: &HttpRequest<'_>,
     claims: Option<&Claims>,
 ) -> Option<Response<Body>> {
-    let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
-    let (route, params) = find(routes, method, path)?;
-    let event = event(route.key, method, path, query, params, body, claims);
-    let request = lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event");
+    let path = request.path_and_query.split('?').next().unwrap_or_default();
+    let (route, params) = find(routes, request.method, path)?;
+    let event = event(route.key, request, params, claims);
+    let request = lambda_http::request::from_str(&event.to_string()).ok()?;
     Some((route.handler)(app, request).await)
 }

@@ -8,14 +8,19 @@
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use invitations::aws::{dynamodb_client, sdk_config, ses_client, sqs_client, Timeouts};
+use invitations::clock::SystemClock;
 use invitations::mail::ses::SesMailer;
-use invitations::mail::{EmailTemplates, Mailer};
-use invitations::queue::{MemoryQueue, Queue, SqsQueue};
+use invitations::mail::Mailer;
+use invitations::queue::memory::MemoryQueue;
+use invitations::queue::sqs::SqsQueue;
+use invitations::queue::Queue;
+use invitations::sdk_config::{dynamodb_client, sdk_config, ses_client, sqs_client, Timeouts};
+use invitations::service::EmailDelivery;
 use invitations::store::dynamodb::DynamoStore;
 use invitations::store::memory::MemoryStore;
 use invitations::store::Store;
-use invitations::{Invitations, Settings, SystemClock};
+use invitations::wiring::{required_env, settings_from_env, templates_from_env};
+use invitations::Invitations;
 use local_server::identity::LocalIdentity;
 use local_server::outbox::OutboxMailer;
 use local_server::server::{Inbox, LocalApi};
@@ -38,7 +43,7 @@ async fn main() -> Result<(), BoxError> {
     if std::env::var("PROJECT_INVITATION_URL").is_err() && std::env::var("API_BASE_URL").is_err() {
         std::env::set_var("API_BASE_URL", format!("http://127.0.0.1:{port}"));
     }
-    let settings = Settings::from_env()?;
+    let settings = settings_from_env()?;
     let aws = sdk_config(Timeouts::API).await;
 
     let store: Arc<dyn Store> = match setting("LOCAL_STORE", "memory").as_str() {
@@ -53,7 +58,7 @@ async fn main() -> Result<(), BoxError> {
     };
     let (email_queue, emails): (Arc<dyn Queue>, Inbox) = match setting("LOCAL_QUEUE", "memory").as_str() {
         "sqs" => {
-            let url = invitations::aws::required_env("EMAIL_QUEUE_URL")?;
+            let url = required_env("EMAIL_QUEUE_URL")?;
             (Arc::new(SqsQueue::new(sqs_client(&aws), url.clone())), Inbox::Sqs { client: sqs_client(&aws), url })
         }
         _ => {
@@ -63,19 +68,25 @@ async fn main() -> Result<(), BoxError> {
     };
     let outbox = std::path::PathBuf::from(setting("OUTBOX", "outbox"));
     let sender_email = setting("SENDER_EMAIL", "invitations@localhost.localdomain");
-    let mailer: Box<dyn Mailer> = match setting("LOCAL_MAILER", "outbox").as_str() {
-        "ses" => Box::new(SesMailer::new(ses_client(&aws), sender_email, None)),
-        _ => Box::new(OutboxMailer { folder: outbox.clone(), from: sender_email }),
+    let mailer: Arc<dyn Mailer> = match setting("LOCAL_MAILER", "outbox").as_str() {
+        "ses" => Arc::new(SesMailer::new(ses_client(&aws), sender_email, None)),
+        _ => Arc::new(OutboxMailer { folder: outbox.clone(), from: sender_email }),
     };
 
-    let app = Invitations::new(store, Arc::new(SystemClock), settings).with_email_queue(email_queue);
+    let delivery =
+        EmailDelivery::new(store.clone(), Arc::new(SystemClock), settings.clone(), mailer, templates_from_env());
+    let app: local_server::App = Invitations::new(store, Arc::new(SystemClock), settings).with_email_queue(email_queue);
     let reconcile_queue = Arc::new(MemoryQueue::new());
     let local = Arc::new(LocalApi {
         app: app.clone(),
         routes: local_server::routes(),
         identity: LocalIdentity::default(),
-        trigger: Trigger { app: app.clone(), reconcile_queue: reconcile_queue.clone(), deadline: ACCEPT_DEADLINE },
-        sender: Sender { app, mailer, templates: EmailTemplates::from_env() },
+        trigger: Trigger {
+            app: app.without_email_queue(),
+            reconcile_queue: reconcile_queue.clone(),
+            deadline: ACCEPT_DEADLINE,
+        },
+        sender: Sender { delivery },
         emails,
         reconciles: Inbox::Memory(reconcile_queue),
         wake: tokio::sync::Notify::new(),

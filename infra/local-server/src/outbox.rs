@@ -2,6 +2,7 @@
 //! logged, so the whole flow can be followed without sending anything.
 
 use async_trait::async_trait;
+use invitations::cause::Cause;
 use invitations::mail::{MailError, Mailer, OutgoingEmail};
 use mail_builder::MessageBuilder;
 use std::path::PathBuf;
@@ -25,13 +26,13 @@ impl Mailer for OutboxMailer {
         for (name, value) in &email.tags {
             message = message.header(format!("X-Tag-{name}"), mail_builder::headers::text::Text::new(value.as_str()));
         }
-        let raw = message.write_to_vec().map_err(|e| MailError::Transient(e.to_string()))?;
-        std::fs::create_dir_all(&self.folder).map_err(|e| MailError::Transient(e.to_string()))?;
+        let raw = message.write_to_vec().map_err(|e| MailError::Transient(Cause::new(e)))?;
+        std::fs::create_dir_all(&self.folder).map_err(|e| MailError::Transient(Cause::new(e)))?;
         let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
         let path = self.folder.join(format!("{stamp}-{id}.eml"));
-        std::fs::write(&path, raw).map_err(|e| MailError::Transient(e.to_string()))?;
+        std::fs::write(&path, raw).map_err(|e| MailError::Transient(Cause::new(e)))?;
         let link = email.text.split_whitespace().find(|w| w.starts_with("http")).unwrap_or_default();
-        tracing::info!(to = %email.to, file = %path.display(), link = %link, "email written to the outbox");
+        tracing::info!(file = %path.display(), link = %link, "email written to the outbox");
         Ok(id)
     }
 }

@@ -2,13 +2,15 @@
 //! `/local/login` stand in for Cognito; a background loop delivers the queues in process.
 
 use crate::identity::{LocalIdentity, SignUpError};
-use crate::{dispatch, Claims, Route};
+use crate::{dispatch, App, Claims, HttpRequest, Route};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
+use invitations::cause::Chain;
 use invitations::http::error_response;
-use invitations::queue::{MemoryQueue, Queue};
-use invitations::{AppError, Invitations};
+use invitations::queue::memory::MemoryQueue;
+use invitations::queue::Queue;
+use invitations::AppError;
 use lambda_runtime::{Context, LambdaEvent};
 use post_confirmation::Trigger;
 use send_invitation_email::Sender;
@@ -62,7 +64,7 @@ impl Inbox {
 const MAX_ATTEMPTS: usize = 5;
 
 pub struct LocalApi {
-    pub app: Invitations,
+    pub app: App,
     pub routes: Vec<Route>,
     pub identity: LocalIdentity,
     pub trigger: Trigger,
@@ -98,6 +100,12 @@ impl LocalApi {
         let method = request.method().as_str().to_owned();
         let path_and_query = request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
         let authorization = request.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        // Every header reaches the handlers, as API Gateway hands them on.
+        let headers: Vec<(String, String)> = request
+            .headers()
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+            .collect();
         let body = match request.into_body().collect().await {
             Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
             Err(_) => {
@@ -108,7 +116,11 @@ impl LocalApi {
         let response = match (method.as_str(), path) {
             ("POST", "/local/signup") => self.sign_up(&body).await,
             ("POST", "/local/login") => self.login(&body),
-            _ => self.api(&method, &path_and_query, authorization.as_deref(), &body).await,
+            _ => {
+                let body = (!body.is_empty()).then_some(body.as_str());
+                let request = HttpRequest { method: &method, path_and_query: &path_and_query, headers, body };
+                self.api(&request, authorization.as_deref()).await
+            }
         };
         tracing::info!(%method, path = %path, status = response.status().as_u16(), "request");
         // Anything the request queued is delivered right away.
@@ -116,19 +128,12 @@ impl LocalApi {
         response
     }
 
-    async fn api(
-        &self,
-        method: &str,
-        path_and_query: &str,
-        authorization: Option<&str>,
-        body: &str,
-    ) -> Response<Full<Bytes>> {
+    async fn api(&self, request: &HttpRequest<'_>, authorization: Option<&str>) -> Response<Full<Bytes>> {
         // As API Gateway's JWT authorizer: no valid token, no call to the function.
         let Some(claims) = self.identity.claims(authorization) else {
             return from_lambda(error_response(&AppError::Unauthenticated));
         };
-        let body = (!body.is_empty()).then_some(body);
-        match dispatch(&self.app, &self.routes, method, path_and_query, body, Some(&claims)).await {
+        match dispatch(&self.app, &self.routes, request, Some(&claims)).await {
             Some(response) => from_lambda(response),
             None => from_lambda(error_response(&AppError::NotFound)),
         }
@@ -158,7 +163,7 @@ impl LocalApi {
         };
         let event = cognito_event(&claims);
         if let Err(err) = post_confirmation::handle(&self.trigger, LambdaEvent::new(event, Context::default())).await {
-            tracing::error!(error = %err, "post-confirmation trigger failed");
+            tracing::error!(error = %Chain(err.as_ref()), "post-confirmation trigger failed");
         }
         let token = self.identity.issue_token(&claims);
         reply(StatusCode::CREATED, json!({"id_token": token, "user_id": claims.sub, "email": claims.email}))
@@ -189,13 +194,19 @@ impl LocalApi {
                         tracing::debug!(?outcome, "send message handled");
                         self.emails.done(receipt).await;
                     }
-                    Err(reason) => self.failed(&self.emails, &mut attempts, body, receipt, &reason).await,
+                    Err(err) => {
+                        let reason = Chain(&err).to_string();
+                        self.failed(&self.emails, &mut attempts, body, receipt, &reason).await
+                    }
                 }
             }
             for (body, receipt) in self.reconciles.receive().await {
-                match reconcile_signups::reconcile(&self.app, &body).await {
+                match reconcile_signups::reconcile(&self.trigger.app, &body).await {
                     Ok(_) => self.reconciles.done(receipt).await,
-                    Err(reason) => self.failed(&self.reconciles, &mut attempts, body, receipt, &reason).await,
+                    Err(err) => {
+                        let reason = Chain(&err).to_string();
+                        self.failed(&self.reconciles, &mut attempts, body, receipt, &reason).await
+                    }
                 }
             }
         }

@@ -2,17 +2,17 @@
 //! operation atomic, so each check-then-write below is what DynamoDB does with a condition.
 
 use super::*;
-use crate::page::Cursor;
+use crate::domain::Cursor;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 #[derive(Debug, Default)]
 struct State {
-    projects: HashMap<String, Project>,
-    members: BTreeMap<(String, String), Membership>,
-    invitations: BTreeMap<(String, Uuid), Invitation>,
+    projects: HashMap<ProjectId, Project>,
+    members: BTreeMap<(ProjectId, UserId), Membership>,
+    invitations: BTreeMap<InvitationKey, Invitation>,
     /// Pending markers keyed by (normalized email, project).
-    markers: BTreeMap<(String, String), PendingInvitation>,
+    markers: BTreeMap<(String, ProjectId), PendingInvitation>,
 }
 
 #[derive(Debug, Default)]
@@ -102,23 +102,23 @@ impl Store for MemoryStore {
 
     async fn project_and_membership(
         &self,
-        project_id: &str,
-        user_id: &str,
+        project_id: &ProjectId,
+        user_id: &UserId,
     ) -> StoreResult<(Option<Project>, Option<Membership>)> {
         let state = self.lock();
         Ok((
             state.projects.get(project_id).cloned(),
-            state.members.get(&(project_id.to_owned(), user_id.to_owned())).cloned(),
+            state.members.get(&(project_id.clone(), user_id.clone())).cloned(),
         ))
     }
 
-    async fn members(&self, project_id: &str, page: &PageRequest) -> StoreResult<Page<Membership>> {
+    async fn members(&self, project_id: &ProjectId, page: &PageRequest) -> StoreResult<Page<Membership>> {
         let state = self.lock();
         let members = state
             .members
-            .range((project_id.to_owned(), String::new())..)
-            .take_while(|((pid, _), _)| pid == project_id)
-            .map(|((_, user), m)| (user.clone(), m.clone()));
+            .iter()
+            .filter(|((pid, _), _)| pid == project_id)
+            .map(|((_, user), m)| (user.to_string(), m.clone()));
         Ok(page_of(members, page))
     }
 
@@ -162,20 +162,20 @@ impl Store for MemoryStore {
 
     async fn invitation_and_membership(
         &self,
-        project_id: &str,
-        invitation_id: Uuid,
-        user_id: &str,
+        project_id: &ProjectId,
+        invitation_id: InvitationId,
+        user_id: &UserId,
     ) -> StoreResult<(Option<Invitation>, Option<Membership>)> {
         let state = self.lock();
         Ok((
-            state.invitations.get(&(project_id.to_owned(), invitation_id)).cloned(),
-            state.members.get(&(project_id.to_owned(), user_id.to_owned())).cloned(),
+            state.invitations.get(&(project_id.clone(), invitation_id)).cloned(),
+            state.members.get(&(project_id.clone(), user_id.clone())).cloned(),
         ))
     }
 
     async fn invitations(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         status: Option<InvitationStatus>,
         now: OffsetDateTime,
         page: &PageRequest,
@@ -183,8 +183,8 @@ impl Store for MemoryStore {
         let state = self.lock();
         let items = state
             .invitations
-            .range((project_id.to_owned(), Uuid::nil())..)
-            .take_while(|((pid, _), _)| pid == project_id)
+            .iter()
+            .filter(|((pid, _), _)| pid == project_id)
             .filter(|(_, inv)| matches_status(inv, status, now))
             .map(|((_, id), inv)| (id.to_string(), inv.clone()));
         Ok(page_of(items, page))
@@ -194,23 +194,20 @@ impl Store for MemoryStore {
         let state = self.lock();
         Ok(state
             .markers
-            .range((email_normalized.to_owned(), String::new())..)
-            .take_while(|((email, _), _)| email == email_normalized)
+            .iter()
+            .filter(|((email, _), _)| email == email_normalized)
             .map(|(_, marker)| marker.clone())
             .collect())
     }
 
-    async fn invitations_by_key(&self, keys: &[(String, Uuid)]) -> StoreResult<Vec<Invitation>> {
+    async fn invitations_by_key(&self, keys: &[InvitationKey]) -> StoreResult<Vec<Invitation>> {
         let state = self.lock();
         Ok(keys.iter().filter_map(|key| state.invitations.get(key).cloned()).collect())
     }
 
-    async fn memberships(&self, user_id: &str, project_ids: &[String]) -> StoreResult<Vec<Membership>> {
+    async fn memberships(&self, user_id: &UserId, project_ids: &[ProjectId]) -> StoreResult<Vec<Membership>> {
         let state = self.lock();
-        Ok(project_ids
-            .iter()
-            .filter_map(|pid| state.members.get(&(pid.clone(), user_id.to_owned())).cloned())
-            .collect())
+        Ok(project_ids.iter().filter_map(|pid| state.members.get(&(pid.clone(), user_id.clone())).cloned()).collect())
     }
 
     async fn save(&self, transition: Transition<'_>) -> StoreResult<()> {
@@ -224,11 +221,12 @@ impl Store for MemoryStore {
     async fn accept_batch(&self, acceptances: &[Acceptance<'_>]) -> StoreResult<()> {
         let mut state = self.lock();
         // Every condition first, as a transaction does: a stale one writes nothing.
-        let member_key = |to: &Invitation| (to.project_id.clone(), to.accepted_by.clone().unwrap_or_default());
+        let member_key = |to: &Invitation| Some((to.project_id.clone(), to.accepted_by.clone()?));
         for Acceptance { transition, grant } in acceptances {
             state.check_current(transition.from)?;
             state.check_marker_move(*transition)?;
-            let current = state.members.get(&member_key(transition.to)).map(|m| m.role);
+            let key = member_key(transition.to).ok_or(StoreError::Conflict)?;
+            let current = state.members.get(&key).map(|m| m.role);
             match grant {
                 Grant::Keep { existing } if current.is_some_and(|role| role >= *existing) => {}
                 Grant::Write { replaces, .. } if current == *replaces => {}
@@ -237,8 +235,8 @@ impl Store for MemoryStore {
         }
         for Acceptance { transition, grant } in acceptances {
             state.apply(*transition);
-            if let Grant::Write { membership, .. } = grant {
-                state.members.insert(member_key(transition.to), membership.clone());
+            if let (Grant::Write { membership, .. }, Some(key)) = (grant, member_key(transition.to)) {
+                state.members.insert(key, membership.clone());
             }
         }
         Ok(())

@@ -1,4 +1,4 @@
-//! Storage: the small interface the service needs, with a DynamoDB and an in-memory
+//! The storage port: the small interface the service needs, with a DynamoDB and an in-memory
 //! implementation that keep the same rules (one contract test suite runs against both).
 //!
 //! # Access patterns (single table, `PK`/`SK` strings)
@@ -22,20 +22,19 @@ pub mod memory;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 
-use crate::invitation::{Invitation, InvitationStatus};
-use crate::page::{Page, PageRequest};
-use crate::project::{Grant, Membership, Project};
-use crate::role::Role;
+use crate::cause::Cause;
+use crate::domain::{
+    Grant, Invitation, InvitationId, InvitationStatus, Membership, Page, PageRequest, Project, ProjectId, Role, UserId,
+};
 use async_trait::async_trait;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// The pending marker: one per (normalized email, project), present only while pending.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingInvitation {
     pub email_normalized: String,
-    pub project_id: String,
-    pub invitation_id: Uuid,
+    pub project_id: ProjectId,
+    pub invitation_id: InvitationId,
     pub role: Role,
     pub expires_at: OffsetDateTime,
 }
@@ -50,12 +49,20 @@ impl PendingInvitation {
             expires_at: invitation.expires_at,
         }
     }
+
+    /// The key of the invitation this marker stands for.
+    pub fn key(&self) -> InvitationKey {
+        (self.project_id.clone(), self.invitation_id)
+    }
 }
+
+/// An invitation's key: the project is part of it, so an id alone reaches nothing.
+pub type InvitationKey = (ProjectId, InvitationId);
 
 /// What must hold, at write time, for an invitation to be created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateGuard {
-    pub inviter: String,
+    pub inviter: UserId,
     /// The inviter's role must be at least this.
     pub min_inviter_role: Role,
     /// The project's own allow-list (if it has one) must hold one of these patterns.
@@ -80,6 +87,8 @@ pub struct Acceptance<'a> {
 /// transaction (invitation, marker, membership), which holds at most 100.
 pub const ACCEPT_BATCH: usize = 33;
 
+/// What went wrong in a store call. The first group are answers about the data, each named by
+/// the operation that returns it; the last three are failures of the store itself.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     #[error("the caller is not a member of the project")]
@@ -94,12 +103,18 @@ pub enum StoreError {
     DuplicatePending(PendingInvitation),
     #[error("the item already exists")]
     AlreadyExists,
+    /// Another writer changed what was read: read again and retry.
     #[error("the item changed since it was read")]
     Conflict,
+    /// A stored item this code cannot read: a bug or a foreign write, never retried.
     #[error("stored item is malformed: {0}")]
     Corrupt(String),
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
+    /// The store is throttling, timing out or failing: retryable, and nothing was written.
+    #[error("storage unavailable")]
+    Unavailable(#[source] Cause),
+    /// A request the store refused as malformed: a bug or a misconfiguration, never retried.
+    #[error("storage request failed")]
+    Internal(#[source] Cause),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -109,21 +124,28 @@ pub fn matches_status(invitation: &Invitation, wanted: Option<InvitationStatus>,
     wanted.is_none_or(|status| invitation.status_at(now) == status)
 }
 
+/// Every method may also fail with `Unavailable`, `Internal` or `Corrupt` (see [`StoreError`]);
+/// the errors each method's documentation names are the answers it MUST give about the data.
 #[async_trait]
 pub trait Store: Send + Sync {
+    /// Writes the project and its owner's membership together. `AlreadyExists` if either exists.
     async fn create_project(&self, project: &Project, owner: &Membership) -> StoreResult<()>;
 
     /// The project and `user_id`'s membership of it, read together and consistently.
     async fn project_and_membership(
         &self,
-        project_id: &str,
-        user_id: &str,
+        project_id: &ProjectId,
+        user_id: &UserId,
     ) -> StoreResult<(Option<Project>, Option<Membership>)>;
 
-    async fn members(&self, project_id: &str, page: &PageRequest) -> StoreResult<Page<Membership>>;
+    /// A page of the project's members in user id order.
+    async fn members(&self, project_id: &ProjectId, page: &PageRequest) -> StoreResult<Page<Membership>>;
 
     /// Creates `invitation` if `guard` holds and no other invitation is pending for the address;
-    /// `supersedes` first retires an expired one that still holds the address.
+    /// `supersedes` first retires an expired one that still holds the address. Returns
+    /// `NotMember` / `RoleTooLow` when the inviter may not invite, `ProjectNotFound`,
+    /// `DomainNotAllowed` for the project's own allow-list, `DuplicatePending` with the marker that
+    /// holds the address, and `Conflict` when `supersedes` is stale. Nothing is written on error.
     async fn create_invitation(
         &self,
         invitation: &Invitation,
@@ -134,14 +156,15 @@ pub trait Store: Send + Sync {
     /// An invitation of the project and `user_id`'s membership, read together and consistently.
     async fn invitation_and_membership(
         &self,
-        project_id: &str,
-        invitation_id: Uuid,
-        user_id: &str,
+        project_id: &ProjectId,
+        invitation_id: InvitationId,
+        user_id: &UserId,
     ) -> StoreResult<(Option<Invitation>, Option<Membership>)>;
 
+    /// A page of the project's invitations, oldest first, with the status they have at `now`.
     async fn invitations(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         status: Option<InvitationStatus>,
         now: OffsetDateTime,
         page: &PageRequest,
@@ -150,13 +173,16 @@ pub trait Store: Send + Sync {
     /// Every pending marker for the address, read consistently.
     async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>>;
 
-    /// Invitations by key, read consistently; missing ones are left out.
-    async fn invitations_by_key(&self, keys: &[(String, Uuid)]) -> StoreResult<Vec<Invitation>>;
+    /// Invitations by key, read consistently, in the order of `keys`; missing ones are left out.
+    /// A key the store could not read (throttled) is `Unavailable`, never left out.
+    async fn invitations_by_key(&self, keys: &[InvitationKey]) -> StoreResult<Vec<Invitation>>;
 
     /// `user_id`'s memberships of the given projects, read consistently; absent ones left out.
-    async fn memberships(&self, user_id: &str, project_ids: &[String]) -> StoreResult<Vec<Membership>>;
+    async fn memberships(&self, user_id: &UserId, project_ids: &[ProjectId]) -> StoreResult<Vec<Membership>>;
 
     /// Writes a transition over exactly the version that was read, keeping the marker in step.
+    /// `Conflict` when the invitation changed since; `DuplicatePending` when a new address is
+    /// already held by another pending invitation of the project.
     async fn save(&self, transition: Transition<'_>) -> StoreResult<()>;
 
     /// Accepts: the transition to Accepted, the marker removed and the grant applied, atomically.

@@ -1,7 +1,8 @@
 //! The service's one error type. Each variant carries a stable machine-readable `code`; the HTTP
-//! mapping lives in `http.rs`, and internal details are logged, never returned.
+//! mapping lives in the `http` edge, and internal details are logged, never returned.
 
-use crate::invitation::TransitionError;
+use crate::cause::Cause;
+use crate::domain::TransitionError;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,12 +25,12 @@ pub enum AppError {
     /// 429: try again after `retry_after_secs`.
     #[error("{message}")]
     TooManyRequests { code: &'static str, retry_after_secs: u64, message: String },
-    /// 503: a dependency failed; the detail is for the logs.
-    #[error("dependency unavailable: {0}")]
-    Unavailable(String),
-    /// 500: a bug or misconfiguration; the detail is for the logs.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// 503: a dependency is throttling, timing out or failing; retryable. The cause is for the logs.
+    #[error("a dependency is unavailable")]
+    Unavailable(#[source] Cause),
+    /// 500: a bug or misconfiguration. The cause is for the logs.
+    #[error("internal error")]
+    Internal(#[source] Cause),
 }
 
 impl AppError {
@@ -87,8 +88,11 @@ impl From<StoreError> for AppError {
             StoreError::Conflict => {
                 AppError::conflict("concurrent_modification", "The invitation changed while this request ran; retry.")
             }
-            StoreError::Corrupt(detail) => AppError::Internal(detail),
-            StoreError::Unavailable(detail) => AppError::Unavailable(detail),
+            StoreError::Corrupt(detail) => {
+                AppError::Internal(Cause::msg(format!("stored item is malformed: {detail}")))
+            }
+            StoreError::Unavailable(cause) => AppError::Unavailable(cause),
+            StoreError::Internal(cause) => AppError::Internal(cause),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! One `SdkConfig` for a function, built from Lambda's environment without touching the disk or
-//! the network: region and credentials come straight from the variables Lambda sets.
+//! The AWS SDK's configuration: one `SdkConfig` for a function, built from Lambda's environment
+//! without touching the disk or the network (region and credentials come straight from the
+//! variables Lambda sets), one HTTPS client, and the SDK clients built over them.
 
 #[cfg(not(feature = "naive"))]
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
@@ -154,41 +155,4 @@ pub fn ses_client(config: &SdkConfig) -> aws_sdk_sesv2::Client {
         builder = builder.endpoint_url(url);
     }
     aws_sdk_sesv2::Client::from_conf(builder.build())
-}
-
-/// Reads a required setting, naming it when it is missing.
-pub fn required_env(name: &str) -> Result<String, String> {
-    std::env::var(name).map_err(|_| format!("environment variable {name} must be set"))
-}
-
-/// Structured logs for CloudWatch; `RUST_LOG` sets the level (default `info`). A plain level
-/// filter: per-target filters would bring a regex engine into every cold start.
-pub fn init_tracing() {
-    let level = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|level| level.parse::<tracing::level_filters::LevelFilter>().ok())
-        .unwrap_or(tracing::level_filters::LevelFilter::INFO);
-    tracing_subscriber::fmt()
-        .json()
-        .with_max_level(level)
-        .with_current_span(false)
-        .without_time() // CloudWatch stamps every line.
-        .with_target(false)
-        .init();
-}
-
-/// The service for an API function: DynamoDB store (`TABLE_NAME`) and, with `sqs`, the email
-/// queue (`EMAIL_QUEUE_URL`).
-#[cfg(feature = "dynamodb")]
-pub fn service_from_env(config: &SdkConfig) -> Result<crate::Invitations, String> {
-    use std::sync::Arc;
-    let store = crate::store::dynamodb::DynamoStore::new(dynamodb_client(config), required_env("TABLE_NAME")?);
-    let settings = crate::Settings::from_env()?;
-    Ok(crate::Invitations::new(Arc::new(store), Arc::new(crate::SystemClock), settings))
-}
-
-/// The email queue from `EMAIL_QUEUE_URL`.
-#[cfg(feature = "sqs")]
-pub fn email_queue_from_env(config: &SdkConfig) -> Result<std::sync::Arc<dyn crate::queue::Queue>, String> {
-    Ok(std::sync::Arc::new(crate::queue::SqsQueue::new(sqs_client(config), required_env("EMAIL_QUEUE_URL")?)))
 }

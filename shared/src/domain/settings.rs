@@ -1,7 +1,8 @@
-//! Settings read from the environment, with defaults a deployment can live with.
+//! The service's settings, with defaults a deployment can live with; read from the environment
+//! by the wiring.
 
-use crate::email::DomainAllowList;
-use crate::invitation::Policy;
+use super::email_address::DomainAllowList;
+use super::invitation::Policy;
 use time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,12 +25,9 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Reads `INVITATION_TTL`, `INVITATION_RESEND_COOLDOWN`, `PROJECT_INVITATION_URL` (else
-    /// `API_BASE_URL` + `/api/v1/profiles`) and the domain allow-list.
-    pub fn from_env() -> Result<Settings, String> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
+    /// Reads `INVITATION_TTL`, `INVITATION_RESEND_COOLDOWN`, `INVITATION_SEND_LEASE`,
+    /// `PROJECT_INVITATION_URL` (else `API_BASE_URL` + `/api/v1/profiles`) and the domain
+    /// allow-list from `get` (the environment, in a deployment).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
         let defaults = Settings::default();
         let duration = |name: &str, default: Duration| match get(name) {

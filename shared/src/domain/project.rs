@@ -1,24 +1,53 @@
 //! Projects, their members, and who is calling.
 
-use crate::email::DomainAllowList;
-use crate::role::Role;
-use serde::{Deserialize, Serialize};
+use super::email_address::DomainAllowList;
+use super::ids::{ProjectId, UserId};
+use super::role::Role;
 use time::OffsetDateTime;
+
+const MAX_PROJECT_NAME: usize = 200;
+
+/// A project's name: trimmed, 1 to 200 printable characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("name must be 1 to {MAX_PROJECT_NAME} printable characters")]
+pub struct InvalidProjectName;
+
+impl ProjectName {
+    pub fn parse(raw: &str) -> Result<Self, InvalidProjectName> {
+        let name = raw.trim();
+        let valid = !name.is_empty() && name.chars().count() <= MAX_PROJECT_NAME && !name.chars().any(char::is_control);
+        valid.then(|| Self(name.to_owned())).ok_or(InvalidProjectName)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a caller asks for when creating a project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProject {
+    pub name: ProjectName,
+    pub allowed_email_domains: DomainAllowList,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
-    pub id: String,
-    pub name: String,
-    pub owner: String,
+    pub id: ProjectId,
+    pub name: ProjectName,
+    pub owner: UserId,
     pub created_at: OffsetDateTime,
     /// Per-project allow-list, on top of the service-wide one. Empty: no extra restriction.
     pub allowed_email_domains: DomainAllowList,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
-    pub project_id: String,
-    pub user_id: String,
+    pub project_id: ProjectId,
+    pub user_id: UserId,
     pub email: Option<String>,
     pub role: Role,
     pub joined_at: OffsetDateTime,
@@ -37,8 +66,8 @@ impl Membership {
     /// Grants `role` to a user who may already be a member, never downgrading them.
     pub fn grant(
         existing: Option<&Membership>,
-        project_id: &str,
-        user_id: &str,
+        project_id: &ProjectId,
+        user_id: &UserId,
         email: Option<&str>,
         role: Role,
         now: OffsetDateTime,
@@ -47,8 +76,8 @@ impl Membership {
             Some(current) if current.role >= role => Grant::Keep { existing: current.role },
             _ => Grant::Write {
                 membership: Membership {
-                    project_id: project_id.to_owned(),
-                    user_id: user_id.to_owned(),
+                    project_id: project_id.clone(),
+                    user_id: user_id.clone(),
                     email: email.map(str::to_owned).or_else(|| existing.and_then(|m| m.email.clone())),
                     role,
                     joined_at: existing.map_or(now, |m| m.joined_at),
@@ -62,7 +91,7 @@ impl Membership {
 /// The authenticated caller, from the identity token's claims.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: Option<String>,
     pub email_verified: bool,
 }
@@ -70,7 +99,12 @@ pub struct Caller {
 impl Caller {
     /// The caller's email, normalized, when the identity provider verified it.
     pub fn verified_email(&self) -> Option<String> {
-        self.email.as_deref().filter(|_| self.email_verified).map(crate::email::normalize)
+        self.email.as_deref().filter(|_| self.email_verified).map(super::email_address::normalize)
+    }
+
+    /// The caller as the inviter of a new invitation.
+    pub fn as_inviter(&self) -> super::invitation::Inviter {
+        super::invitation::Inviter { user_id: self.user_id.clone(), email: self.email.clone() }
     }
 }
 
@@ -81,21 +115,29 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
 
+    fn p() -> ProjectId {
+        ProjectId::parse("p").unwrap()
+    }
+
+    fn u() -> UserId {
+        UserId::parse("u").unwrap()
+    }
+
     fn member(role: Role) -> Membership {
-        Membership { project_id: "p".into(), user_id: "u".into(), email: Some("u@x.io".into()), role, joined_at: NOW }
+        Membership { project_id: p(), user_id: u(), email: Some("u@x.io".into()), role, joined_at: NOW }
     }
 
     #[test]
     fn grant_never_downgrades_and_upgrades_in_place() {
         assert_eq!(
-            Membership::grant(Some(&member(Role::Manager)), "p", "u", None, Role::Editor, NOW),
+            Membership::grant(Some(&member(Role::Manager)), &p(), &u(), None, Role::Editor, NOW),
             Grant::Keep { existing: Role::Manager }
         );
         assert_eq!(
-            Membership::grant(Some(&member(Role::Editor)), "p", "u", None, Role::Editor, NOW),
+            Membership::grant(Some(&member(Role::Editor)), &p(), &u(), None, Role::Editor, NOW),
             Grant::Keep { existing: Role::Editor }
         );
-        match Membership::grant(Some(&member(Role::ReadOnly)), "p", "u", None, Role::Editor, NOW) {
+        match Membership::grant(Some(&member(Role::ReadOnly)), &p(), &u(), None, Role::Editor, NOW) {
             Grant::Write { membership, replaces } => {
                 assert_eq!((membership.role, replaces), (Role::Editor, Some(Role::ReadOnly)));
                 assert_eq!(membership.email.as_deref(), Some("u@x.io"));
@@ -103,14 +145,14 @@ mod tests {
             keep => panic!("expected an upgrade, got {keep:?}"),
         }
         assert!(matches!(
-            Membership::grant(None, "p", "u", Some("u@x.io"), Role::Owner, NOW),
+            Membership::grant(None, &p(), &u(), Some("u@x.io"), Role::Owner, NOW),
             Grant::Write { replaces: None, .. }
         ));
     }
 
     #[test]
     fn only_a_verified_email_counts() {
-        let mut caller = Caller { user_id: "u".into(), email: Some(" Jane@X.io".into()), email_verified: false };
+        let mut caller = Caller { user_id: u(), email: Some(" Jane@X.io".into()), email_verified: false };
         assert_eq!(caller.verified_email(), None);
         caller.email_verified = true;
         assert_eq!(caller.verified_email().as_deref(), Some("jane@x.io"));

@@ -1,8 +1,7 @@
-//! Email addresses: parsed with `email_address`, internationalized domains through `idna`,
+//! Email addresses (not the emails sent to them: see `mail`): parsed with `email_address`, internationalized domains through `idna`,
 //! compared in normalized form (trimmed, lower-cased) and kept as typed for display.
 
 use email_address::{EmailAddress, Options};
-use serde::{Deserialize, Serialize};
 
 /// RFC 5321: a path is at most 256 octets including the angle brackets.
 const MAX_EMAIL_LEN: usize = 254;
@@ -21,7 +20,7 @@ pub enum EmailError {
 }
 
 /// A valid address: `as_typed` for display, `normalized` for every comparison and key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
     as_typed: String,
     normalized: String,

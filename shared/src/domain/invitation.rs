@@ -1,8 +1,9 @@
 //! The invitation and its life cycle. Every transition is a pure function that either returns the
 //! next state (with `version` bumped) or a typed reason why the move is illegal.
 
-use crate::email::Email;
-use crate::role::Role;
+use super::email_address::Email;
+use super::ids::{InvitationId, ProjectId, UserId};
+use super::role::Role;
 use serde::{Deserialize, Serialize};
 use serde_repr::{Deserialize_repr, Serialize_repr};
 use time::{Duration, OffsetDateTime};
@@ -71,7 +72,7 @@ impl DeliveryStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub status: DeliveryStatus,
     pub reason: Option<String>,
@@ -82,18 +83,22 @@ pub struct Delivery {
     pub lease_until: Option<OffsetDateTime>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Invitation {
-    pub id: Uuid,
-    pub project_id: String,
+/// Every field of an invitation: what storage keeps, and what [`Invitation`] lets everyone read.
+/// Only storage adapters build one, to [`Invitation::restore`] what they read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRecord {
+    pub id: InvitationId,
+    pub project_id: ProjectId,
+    /// The address as typed, for display.
     pub email: String,
+    /// The address as compared and keyed.
     pub email_normalized: String,
     pub role: Role,
     /// The stored state; see [`Invitation::status_at`] for what is reported.
     pub status: InvitationStatus,
-    pub invited_by: String,
+    pub invited_by: UserId,
     pub invited_by_email: Option<String>,
-    pub accepted_by: Option<String>,
+    pub accepted_by: Option<UserId>,
     pub created_at: OffsetDateTime,
     pub accepted_at: Option<OffsetDateTime>,
     pub resent_at: Option<OffsetDateTime>,
@@ -109,6 +114,33 @@ pub struct Invitation {
     pub send_requested_at: OffsetDateTime,
     /// Bumped by every transition; storage writes only over the version it read.
     pub version: u64,
+}
+
+/// An invitation. Its fields read through [`InvitationRecord`]; they change only through the
+/// transitions below, each of which returns the next state with `version` bumped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation(InvitationRecord);
+
+impl std::ops::Deref for Invitation {
+    type Target = InvitationRecord;
+    fn deref(&self) -> &InvitationRecord {
+        &self.0
+    }
+}
+
+/// What a manager asks for when inviting: parsed from the request, checked by the domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInvitation {
+    pub email: Email,
+    pub role: Role,
+}
+
+/// Who sends an invitation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inviter {
+    pub user_id: UserId,
+    /// Shown in the email as who invited.
+    pub email: Option<String>,
 }
 
 /// Why a transition is not allowed.
@@ -156,24 +188,23 @@ pub struct Updated {
 }
 
 impl Invitation {
+    /// A new pending invitation, its email queued.
     pub fn new(
-        project_id: &str,
-        email: &Email,
-        role: Role,
-        invited_by: &str,
-        invited_by_email: Option<String>,
+        project_id: ProjectId,
+        new: &NewInvitation,
+        inviter: &Inviter,
         now: OffsetDateTime,
         policy: &Policy,
     ) -> Invitation {
-        Invitation {
-            id: new_id(now),
-            project_id: project_id.to_owned(),
-            email: email.as_typed().to_owned(),
-            email_normalized: email.normalized().to_owned(),
-            role,
+        Invitation(InvitationRecord {
+            id: InvitationId::new(now),
+            project_id,
+            email: new.email.as_typed().to_owned(),
+            email_normalized: new.email.normalized().to_owned(),
+            role: new.role,
             status: InvitationStatus::Pending,
-            invited_by: invited_by.to_owned(),
-            invited_by_email,
+            invited_by: inviter.user_id.clone(),
+            invited_by_email: inviter.email.clone(),
             accepted_by: None,
             created_at: now,
             accepted_at: None,
@@ -192,7 +223,19 @@ impl Invitation {
             send_id: Uuid::new_v4(),
             send_requested_at: now,
             version: 1,
-        }
+        })
+    }
+
+    /// An invitation as storage kept it.
+    pub fn restore(record: InvitationRecord) -> Invitation {
+        Invitation(record)
+    }
+
+    /// The link the invitee follows: the configured URL naming this invitation. Never built
+    /// from a request's Host header.
+    pub fn link(&self, base: &str) -> String {
+        let separator = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{separator}invitation_id={}&project_id={}", self.id, self.project_id)
     }
 
     /// The status as reported: a pending invitation past its expiry is Expired.
@@ -212,7 +255,7 @@ impl Invitation {
     }
 
     fn next(&self) -> Invitation {
-        Invitation { version: self.version + 1, ..self.clone() }
+        Invitation(InvitationRecord { version: self.version + 1, ..self.0.clone() })
     }
 
     fn require_pending(&self) -> Result<(), TransitionError> {
@@ -231,12 +274,12 @@ impl Invitation {
         Ok(())
     }
 
-    pub fn accept(&self, user_id: &str, now: OffsetDateTime) -> Result<Invitation, TransitionError> {
+    pub fn accept(&self, user_id: &UserId, now: OffsetDateTime) -> Result<Invitation, TransitionError> {
         self.require_live(now)?;
         let mut next = self.next();
-        next.status = InvitationStatus::Accepted;
-        next.accepted_by = Some(user_id.to_owned());
-        next.accepted_at = Some(now);
+        next.0.status = InvitationStatus::Accepted;
+        next.0.accepted_by = Some(user_id.clone());
+        next.0.accepted_at = Some(now);
         Ok(next)
     }
 
@@ -244,16 +287,16 @@ impl Invitation {
     pub fn revoke(&self, now: OffsetDateTime) -> Result<Invitation, TransitionError> {
         self.require_pending()?;
         let mut next = self.next();
-        next.status = InvitationStatus::Revoked;
-        next.revoked_at = Some(now);
+        next.0.status = InvitationStatus::Revoked;
+        next.0.revoked_at = Some(now);
         Ok(next)
     }
 
     pub fn decline(&self, now: OffsetDateTime) -> Result<Invitation, TransitionError> {
         self.require_pending()?;
         let mut next = self.next();
-        next.status = InvitationStatus::Declined;
-        next.declined_at = Some(now);
+        next.0.status = InvitationStatus::Declined;
+        next.0.declined_at = Some(now);
         Ok(next)
     }
 
@@ -264,7 +307,7 @@ impl Invitation {
             return Err(TransitionError::NotPending { status: self.status });
         }
         let mut next = self.next();
-        next.status = InvitationStatus::Expired;
+        next.0.status = InvitationStatus::Expired;
         Ok(next)
     }
 
@@ -285,7 +328,7 @@ impl Invitation {
         }
         let mut next = self.next();
         next.restart_send(now, policy);
-        next.resent_at = Some(now);
+        next.0.resent_at = Some(now);
         Ok(next)
     }
 
@@ -299,7 +342,7 @@ impl Invitation {
         self.require_live(now)?;
         let mut next = self.next();
         if let Some(role) = changes.role {
-            next.role = role;
+            next.0.role = role;
         }
         let email_changed = changes
             .email
@@ -307,33 +350,33 @@ impl Invitation {
             .is_some_and(|email| email.normalized() != self.email_normalized || email.as_typed() != self.email);
         let address_changed = changes.email.as_ref().is_some_and(|e| e.normalized() != self.email_normalized);
         if let Some(email) = changes.email.as_ref().filter(|_| email_changed) {
-            next.email = email.as_typed().to_owned();
-            next.email_normalized = email.normalized().to_owned();
+            next.0.email = email.as_typed().to_owned();
+            next.0.email_normalized = email.normalized().to_owned();
         }
         if address_changed {
             next.restart_send(now, policy);
-            next.delivery.message_id = None;
+            next.0.delivery.message_id = None;
         }
         Ok(Updated { invitation: next, resend: address_changed })
     }
 
     /// A new send: renewed expiry, a fresh send id (older queued messages become stale).
     fn restart_send(&mut self, now: OffsetDateTime, policy: &Policy) {
-        self.expires_at = now + policy.ttl;
-        self.send_id = Uuid::new_v4();
-        self.send_requested_at = now;
-        self.delivery.status = DeliveryStatus::Queued;
-        self.delivery.reason = None;
-        self.delivery.updated_at = now;
-        self.delivery.lease_until = None;
+        self.0.expires_at = now + policy.ttl;
+        self.0.send_id = Uuid::new_v4();
+        self.0.send_requested_at = now;
+        self.0.delivery.status = DeliveryStatus::Queued;
+        self.0.delivery.reason = None;
+        self.0.delivery.updated_at = now;
+        self.0.delivery.lease_until = None;
     }
 
     /// The queue refused the message: say so, so nobody waits for an email that is not coming.
     pub fn mark_not_queued(&self, reason: &str, now: OffsetDateTime) -> Invitation {
         let mut next = self.next();
-        next.delivery.status = DeliveryStatus::NotQueued;
-        next.delivery.reason = Some(reason.to_owned());
-        next.delivery.updated_at = now;
+        next.0.delivery.status = DeliveryStatus::NotQueued;
+        next.0.delivery.reason = Some(reason.to_owned());
+        next.0.delivery.updated_at = now;
         next
     }
 
@@ -361,16 +404,16 @@ impl Invitation {
             return Err(TransitionError::SendNotClaimable);
         }
         let mut next = self.next();
-        next.delivery.status = DeliveryStatus::Sending;
-        next.delivery.updated_at = now;
-        next.delivery.lease_until = Some(now + policy.send_lease);
+        next.0.delivery.status = DeliveryStatus::Sending;
+        next.0.delivery.updated_at = now;
+        next.0.delivery.lease_until = Some(now + policy.send_lease);
         Ok(next)
     }
 
     pub fn record_sent(&self, message_id: &str, now: OffsetDateTime) -> Invitation {
         let mut next = self.next();
-        next.send_count += 1;
-        next.delivery = Delivery {
+        next.0.send_count += 1;
+        next.0.delivery = Delivery {
             status: DeliveryStatus::Sent,
             reason: None,
             updated_at: now,
@@ -383,19 +426,19 @@ impl Invitation {
     /// A transient failure: give the claim back so the retried message can send.
     pub fn release_send(&self, reason: &str, now: OffsetDateTime) -> Invitation {
         let mut next = self.next();
-        next.delivery.status = DeliveryStatus::Queued;
-        next.delivery.reason = Some(reason.to_owned());
-        next.delivery.updated_at = now;
-        next.delivery.lease_until = None;
+        next.0.delivery.status = DeliveryStatus::Queued;
+        next.0.delivery.reason = Some(reason.to_owned());
+        next.0.delivery.updated_at = now;
+        next.0.delivery.lease_until = None;
         next
     }
 
     pub fn record_failed(&self, reason: &str, now: OffsetDateTime) -> Invitation {
         let mut next = self.next();
-        next.delivery.status = DeliveryStatus::Failed;
-        next.delivery.reason = Some(reason.to_owned());
-        next.delivery.updated_at = now;
-        next.delivery.lease_until = None;
+        next.0.delivery.status = DeliveryStatus::Failed;
+        next.0.delivery.reason = Some(reason.to_owned());
+        next.0.delivery.updated_at = now;
+        next.0.delivery.lease_until = None;
         next
     }
 
@@ -423,18 +466,11 @@ impl Invitation {
             return None;
         }
         let mut next = self.next();
-        next.delivery.status = status;
-        next.delivery.reason = reason;
-        next.delivery.updated_at = at;
+        next.0.delivery.status = status;
+        next.0.delivery.reason = reason;
+        next.0.delivery.updated_at = at;
         Some(next)
     }
-}
-
-/// A UUIDv7 from the given time, so ids sort by creation.
-pub fn new_id(now: OffsetDateTime) -> Uuid {
-    let ms = crate::clock::to_millis(now).max(0) as u64;
-    let ts = uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32);
-    Uuid::new_v7(ts)
 }
 
 #[cfg(test)]
@@ -445,14 +481,19 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
 
     fn invitation() -> Invitation {
-        let email = Email::parse("Jane@Example.com").unwrap();
-        Invitation::new("p1", &email, Role::Editor, "owner-sub", None, NOW, &Policy::default())
+        let new = NewInvitation { email: Email::parse("Jane@Example.com").unwrap(), role: Role::Editor };
+        let inviter = Inviter { user_id: UserId::parse("owner-sub").unwrap(), email: None };
+        Invitation::new(ProjectId::parse("p1").unwrap(), &new, &inviter, NOW, &Policy::default())
+    }
+
+    fn user(id: &str) -> UserId {
+        UserId::parse(id).unwrap()
     }
 
     #[test]
     fn a_new_invitation_is_pending_queued_and_expires_after_the_ttl() {
         let inv = invitation();
-        assert_eq!(inv.id.get_version_num(), 7);
+        assert_eq!(inv.id.as_uuid().get_version_num(), 7);
         assert_eq!(inv.status_at(NOW), InvitationStatus::Pending);
         assert_eq!(inv.expires_at, NOW + Duration::days(14));
         assert_eq!(inv.status_at(inv.expires_at), InvitationStatus::Expired);
@@ -462,12 +503,15 @@ mod tests {
 
     #[test]
     fn accept_sets_who_and_when_and_only_once() {
-        let accepted = invitation().accept("u1", NOW).unwrap();
+        let accepted = invitation().accept(&user("u1"), NOW).unwrap();
         assert_eq!(accepted.status, InvitationStatus::Accepted);
-        assert_eq!(accepted.accepted_by.as_deref(), Some("u1"));
+        assert_eq!(accepted.accepted_by, Some(user("u1")));
         assert_eq!(accepted.accepted_at, Some(NOW));
         assert_eq!(accepted.version, 2);
-        assert_eq!(accepted.accept("u1", NOW), Err(TransitionError::NotPending { status: InvitationStatus::Accepted }));
+        assert_eq!(
+            accepted.accept(&user("u1"), NOW),
+            Err(TransitionError::NotPending { status: InvitationStatus::Accepted })
+        );
         assert_eq!(
             accepted.revoke(NOW).unwrap_err(),
             TransitionError::NotPending { status: InvitationStatus::Accepted }
@@ -478,7 +522,7 @@ mod tests {
     fn an_expired_invitation_cannot_be_accepted_or_updated_but_can_be_resent_or_revoked() {
         let inv = invitation();
         let later = inv.expires_at + Duration::seconds(1);
-        assert_eq!(inv.accept("u1", later), Err(TransitionError::Expired));
+        assert_eq!(inv.accept(&user("u1"), later), Err(TransitionError::Expired));
         assert_eq!(inv.update(&InvitationChanges::default(), later, &Policy::default()), Err(TransitionError::Expired));
         let renewed = inv.resend(later, &Policy::default()).unwrap();
         assert_eq!(renewed.status_at(later), InvitationStatus::Pending);
@@ -501,7 +545,7 @@ mod tests {
         let resent = inv.resend(NOW + Duration::seconds(60), &policy).unwrap();
         assert_eq!(resent.delivery.status, DeliveryStatus::Queued);
         let mut bounced = resent.clone();
-        bounced.delivery.status = DeliveryStatus::Bounced;
+        bounced.0.delivery.status = DeliveryStatus::Bounced;
         assert!(matches!(bounced.resend(NOW + Duration::hours(1), &policy), Err(TransitionError::Undeliverable(_))));
     }
 

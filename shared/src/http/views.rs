@@ -1,8 +1,12 @@
-//! The wire format: request bodies and response views, as the API contract names them.
+//! The wire format: request bodies and response views, as the API contract names them. Bodies
+//! become domain values here, once (`TryFrom`), each refusal naming its field.
 
-use crate::invitation::{DeliveryStatus, Invitation, InvitationStatus};
-use crate::project::{Membership, Project};
-use crate::role::Role;
+use super::request::{parse_email, parse_invitation_id, parse_role};
+use crate::domain::{
+    DeliveryStatus, DomainAllowList, Invitation, InvitationChanges, InvitationId, InvitationStatus, Membership,
+    NewInvitation, NewProject, Project, ProjectName, Role,
+};
+use crate::service::{AppError, Invitations};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -50,13 +54,13 @@ impl InvitationView {
     pub fn new(invitation: &Invitation, now: OffsetDateTime, invitation_url: &str) -> Self {
         let i = invitation;
         Self {
-            id: i.id,
+            id: i.id.as_uuid(),
             email: i.email.clone(),
-            project: i.project_id.clone(),
+            project: i.project_id.to_string(),
             role: i.role,
             status: i.status_at(now),
-            invited_by: i.invited_by.clone(),
-            accepted_by: i.accepted_by.clone(),
+            invited_by: i.invited_by.to_string(),
+            accepted_by: i.accepted_by.as_ref().map(ToString::to_string),
             created_at: i.created_at,
             accepted_at: i.accepted_at,
             resent_at: i.resent_at,
@@ -67,15 +71,14 @@ impl InvitationView {
             delivery_reason: i.delivery.reason.clone(),
             delivery_updated_at: i.delivery.updated_at,
             send_count: i.send_count,
-            invitation_url: invitation_link(invitation_url, i),
+            invitation_url: i.link(invitation_url),
         }
     }
-}
 
-/// The invitation's own link: the configured URL naming the invitation.
-pub fn invitation_link(base: &str, invitation: &Invitation) -> String {
-    let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}invitation_id={}&project_id={}", invitation.id, invitation.project_id)
+    /// The invitation as `app`'s clients see it now.
+    pub fn of<E>(app: &Invitations<E>, invitation: &Invitation) -> Self {
+        Self::new(invitation, app.now(), &app.settings().invitation_url)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -93,9 +96,9 @@ pub struct ProjectView {
 impl ProjectView {
     pub fn new(project: &Project, role: Role) -> Self {
         Self {
-            id: project.id.clone(),
-            name: project.name.clone(),
-            owner: project.owner.clone(),
+            id: project.id.to_string(),
+            name: project.name.as_str().to_owned(),
+            owner: project.owner.to_string(),
             created_at: project.created_at,
             allowed_email_domains: project.allowed_email_domains.patterns().to_vec(),
             role,
@@ -114,7 +117,7 @@ pub struct MemberView {
 
 impl From<&Membership> for MemberView {
     fn from(m: &Membership) -> Self {
-        Self { user_id: m.user_id.clone(), email: m.email.clone(), role: m.role, joined_at: m.joined_at }
+        Self { user_id: m.user_id.to_string(), email: m.email.clone(), role: m.role, joined_at: m.joined_at }
     }
 }
 
@@ -169,4 +172,33 @@ pub struct UpdateInvitationBody {
 pub struct InvitationIdBody {
     #[serde(deserialize_with = "id_string")]
     pub invitation_id: String,
+}
+
+impl TryFrom<CreateProjectBody> for NewProject {
+    type Error = AppError;
+    fn try_from(body: CreateProjectBody) -> Result<Self, AppError> {
+        let name = ProjectName::parse(&body.name)
+            .map_err(|e| AppError::invalid("invalid_field", Some("name"), e.to_string()))?;
+        let allowed_email_domains = DomainAllowList::new(&body.allowed_email_domains)
+            .map_err(|e| AppError::invalid("invalid_field", Some("allowed_email_domains"), e.to_string()))?;
+        Ok(NewProject { name, allowed_email_domains })
+    }
+}
+
+impl TryFrom<CreateInvitationBody> for NewInvitation {
+    type Error = AppError;
+    fn try_from(body: CreateInvitationBody) -> Result<Self, AppError> {
+        Ok(NewInvitation { email: parse_email(&body.email)?, role: parse_role(&body.role)? })
+    }
+}
+
+impl TryFrom<UpdateInvitationBody> for (InvitationId, InvitationChanges) {
+    type Error = AppError;
+    fn try_from(body: UpdateInvitationBody) -> Result<Self, AppError> {
+        let changes = InvitationChanges {
+            email: body.email.as_deref().map(parse_email).transpose()?,
+            role: body.role.as_deref().map(parse_role).transpose()?,
+        };
+        Ok((parse_invitation_id(&body.invitation_id)?, changes))
+    }
 }

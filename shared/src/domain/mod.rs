@@ -1,0 +1,22 @@
+//! The domain: the model and every rule, with no I/O and no AWS types. Everything else in the
+//! crate depends on this; this depends on nothing else in the crate.
+
+pub mod email_address;
+pub mod ids;
+pub mod invitation;
+pub mod page;
+pub mod project;
+pub mod role;
+pub mod settings;
+pub mod timestamp;
+
+pub use email_address::{DomainAllowList, Email, EmailError};
+pub use ids::{InvalidId, InvitationId, ProjectId, UserId};
+pub use invitation::{
+    Delivery, DeliveryStatus, Invitation, InvitationChanges, InvitationRecord, InvitationStatus, Inviter,
+    NewInvitation, Policy, TransitionError,
+};
+pub use page::{Cursor, Page, PageRequest};
+pub use project::{Caller, Grant, Membership, NewProject, Project, ProjectName};
+pub use role::Role;
+pub use settings::Settings;

@@ -1,0 +1,125 @@
+//! The HTTP edge: every API function's request parsing, response building and the one mapping
+//! from [`AppError`] to a response. A handler is `async fn(&Invitations, Request) ->
+//! Result<Response, AppError>`; [`run`] serves it on Lambda and [`respond`] answers its errors.
+
+pub mod request;
+pub mod views;
+
+use crate::cause::Chain;
+use crate::domain::Cursor;
+use crate::service::AppError;
+use lambda_http::http::header::{CONTENT_TYPE, LINK, RETRY_AFTER};
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use std::future::Future;
+use tracing::Instrument;
+
+pub use request::{caller, invitation_in_body, invitation_in_path, page_params, parsed_body, project_in_path};
+
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(CONTENT_TYPE, "application/json")
+        .body(Body::Text(serde_json::to_string(value).expect("response serializes")))
+        .expect("valid response")
+}
+
+pub fn ok<T: Serialize>(value: &T) -> Response<Body> {
+    json(StatusCode::OK, value)
+}
+
+pub fn created<T: Serialize>(value: &T) -> Response<Body> {
+    json(StatusCode::CREATED, value)
+}
+
+/// A list, with `Link: <…&cursor=…>; rel="next"` when more items follow. The link is relative to
+/// the request's own path: nothing is taken from the Host header.
+pub fn list<T: Serialize>(request: &Request, items: &[T], next: Option<&Cursor>) -> Response<Body> {
+    let mut response = ok(&items);
+    if let Some(cursor) = next {
+        let mut query: Vec<(String, String)> = request
+            .query_string_parameters()
+            .iter()
+            .filter(|(k, _)| *k != "cursor")
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        query.push(("cursor".into(), cursor.encode()));
+        let query = query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+        let link = format!("<{}?{query}>; rel=\"next\"", request.uri().path());
+        response.headers_mut().insert(LINK, link.parse().expect("valid header"));
+    }
+    response
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+/// The one mapping from errors to HTTP. Internal details go to the log, never to the client.
+pub fn error_response(err: &AppError) -> Response<Body> {
+    let status = match err {
+        AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
+        AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+        AppError::NotFound => StatusCode::NOT_FOUND,
+        AppError::Conflict { .. } => StatusCode::CONFLICT,
+        AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    if status.is_server_error() {
+        tracing::error!(error = %Chain(err), "request failed");
+    }
+    let field = match err {
+        AppError::Invalid { field, .. } => field.as_deref(),
+        _ => None,
+    };
+    let mut response = json(status, &ErrorBody { code: err.code(), message: err.public_message(), field });
+    if let AppError::TooManyRequests { retry_after_secs, .. } = err {
+        response.headers_mut().insert(RETRY_AFTER, retry_after_secs.to_string().parse().expect("valid header"));
+    }
+    response
+}
+
+/// Runs a handler in the request's span (route, project and invitation ids), answering its error.
+pub async fn respond<F>(route: &'static str, handling: F) -> Response<Body>
+where
+    F: Future<Output = Result<Response<Body>, AppError>>,
+{
+    let span = tracing::info_span!(
+        "request",
+        route,
+        project_id = tracing::field::Empty,
+        invitation_id = tracing::field::Empty
+    );
+    handling.instrument(span).await.unwrap_or_else(|err| error_response(&err))
+}
+
+/// Serves an API handler on the Lambda runtime. Handlers never fail at the runtime level: every
+/// error is already a response.
+pub async fn run<H, F>(route: &'static str, handler: H) -> Result<(), lambda_http::Error>
+where
+    H: Fn(Request) -> F,
+    F: Future<Output = Result<Response<Body>, AppError>> + Send,
+{
+    lambda_http::run(lambda_http::service_fn(|request| {
+        let response = respond(route, handler(request));
+        async move { Ok::<_, std::convert::Infallible>(Finished(response.await)) }
+    }))
+    .await
+}
+
+/// A response whose body is already final JSON text. lambda_http's own conversion would collect
+/// the body again and re-decode it by its charset, linking a table of every legacy encoding.
+struct Finished(Response<Body>);
+
+impl lambda_http::IntoResponse for Finished {
+    fn into_response(self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send>> {
+        Box::pin(std::future::ready(self.0))
+    }
+}

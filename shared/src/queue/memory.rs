@@ -1,0 +1,29 @@
+//! A queue in memory: for unit tests, and for the local run, which drains it.
+
+use super::{Queue, QueueError};
+use async_trait::async_trait;
+use std::sync::Mutex;
+
+#[derive(Debug, Default)]
+pub struct MemoryQueue {
+    messages: Mutex<Vec<String>>,
+}
+
+impl MemoryQueue {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes every message sent so far.
+    pub fn drain(&self) -> Vec<String> {
+        std::mem::take(&mut *self.messages.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+#[async_trait]
+impl Queue for MemoryQueue {
+    async fn send(&self, body: String) -> Result<(), QueueError> {
+        self.messages.lock().unwrap_or_else(|p| p.into_inner()).push(body);
+        Ok(())
+    }
+}

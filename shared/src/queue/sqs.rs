@@ -1,0 +1,51 @@
+//! Amazon SQS.
+
+use super::{Queue, QueueError};
+use crate::cause::Cause;
+use async_trait::async_trait;
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone)]
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl SqsQueue {
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Self { client, url: url.into() }
+    }
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn send(&self, body: String) -> Result<(), QueueError> {
+        let sent = self.client.send_message().queue_url(&self.url).message_body(body).send().await;
+        sent.map(|_| ()).map_err(|err| QueueError(Cause::new(err)))
+    }
+}
+
+/// Amazon SQS, with the client built on the first send. For a queue only a failure path sends
+/// to (the sign-up trigger's hand-off): building an SDK client parses its endpoint partition
+/// table (~0.1 ms), which a cold start whose sign-ups all succeed should not pay. The client is
+/// still built once per process.
+pub struct LazySqsQueue {
+    client: Box<dyn Fn() -> aws_sdk_sqs::Client + Send + Sync>,
+    url: String,
+    queue: OnceLock<SqsQueue>,
+}
+
+impl LazySqsQueue {
+    /// `client` builds the SQS client, once, when the first message is sent.
+    pub fn new(client: impl Fn() -> aws_sdk_sqs::Client + Send + Sync + 'static, url: impl Into<String>) -> Self {
+        Self { client: Box::new(client), url: url.into(), queue: OnceLock::new() }
+    }
+}
+
+#[async_trait]
+impl Queue for LazySqsQueue {
+    async fn send(&self, body: String) -> Result<(), QueueError> {
+        let queue = self.queue.get_or_init(|| SqsQueue::new((self.client)(), self.url.clone()));
+        queue.send(body).await
+    }
+}

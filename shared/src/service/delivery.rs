@@ -1,0 +1,158 @@
+//! Email delivery: the sender sends what a queued message asks for, at most once per send
+//! request, and the mail service's events update the invitation's delivery status.
+
+use super::{retrying, AppError, Invitations};
+use crate::cause::Chain;
+use crate::clock::Clock;
+use crate::domain::{DeliveryStatus, Invitation, Settings};
+use crate::mail::templates::{EmailTemplates, InvitationEmail};
+use crate::mail::{DeliveryEvent, MailError, Mailer};
+use crate::queue::SendInvitationEmail;
+use crate::store::{Store, Transition};
+use std::sync::Arc;
+
+/// What the sender did with one queued message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    Sent {
+        message_id: String,
+    },
+    /// Nothing to do: not pending any more, superseded, or already sent or being sent.
+    Skipped,
+    /// The mail service refused it for good; the invitation says why.
+    Failed {
+        reason: String,
+    },
+    /// A transient failure: the message should be delivered again later.
+    Retry {
+        reason: String,
+    },
+}
+
+/// The sender's service: everything it needs is given here, once.
+pub struct EmailDelivery {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    mailer: Arc<dyn Mailer>,
+    templates: EmailTemplates,
+}
+
+impl EmailDelivery {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+        mailer: Arc<dyn Mailer>,
+        templates: EmailTemplates,
+    ) -> Self {
+        Self { store, clock, settings, mailer, templates }
+    }
+
+    async fn current(&self, message: &SendInvitationEmail) -> Result<Option<Invitation>, AppError> {
+        let key = (message.project_id.clone(), message.invitation_id);
+        Ok(self.store.invitations_by_key(&[key]).await?.into_iter().next())
+    }
+
+    /// Sends the email a queued message asks for, at most once per send request.
+    #[tracing::instrument(skip_all, fields(project_id = %message.project_id, invitation_id = %message.invitation_id))]
+    pub async fn deliver(&self, message: &SendInvitationEmail) -> Result<SendOutcome, AppError> {
+        let policy = &self.settings.policy;
+        // Claim the send: only one delivery of a message gets past this.
+        let claimed = retrying(|| async {
+            let Some(invitation) = self.current(message).await? else {
+                return Ok(None);
+            };
+            let Ok(claimed) = invitation.claim_send(message.send_id, self.clock.now(), policy) else {
+                return Ok(None);
+            };
+            self.store.save(Transition { from: &invitation, to: &claimed }).await?;
+            Ok(Some(claimed))
+        })
+        .await;
+        let claimed = match claimed {
+            Ok(Some(claimed)) => claimed,
+            Ok(None) => return Ok(SendOutcome::Skipped),
+            // Lost every race for the claim: someone else is sending it.
+            Err(AppError::Conflict { .. }) => return Ok(SendOutcome::Skipped),
+            Err(err) => return Err(err),
+        };
+        let (project, inviter) = self.store.project_and_membership(&claimed.project_id, &claimed.invited_by).await?;
+        let link = claimed.link(&self.settings.invitation_url);
+        let content = InvitationEmail {
+            project_name: project.as_ref().map_or("a project", |p| p.name.as_str()),
+            inviter: claimed
+                .invited_by_email
+                .as_deref()
+                .or(inviter.as_ref().and_then(|m| m.email.as_deref()))
+                .unwrap_or("A teammate"),
+            role: claimed.role,
+            link: &link,
+            expires_at: claimed.expires_at,
+        };
+        let outgoing = self.templates.compose(&content, &claimed);
+        let outcome = match self.mailer.send(&outgoing).await {
+            Ok(message_id) => {
+                tracing::info!(message_id = %message_id, "invitation email sent");
+                SendOutcome::Sent { message_id }
+            }
+            Err(err @ MailError::Permanent(_)) => {
+                tracing::warn!(error = %Chain(&err), "invitation email refused for good");
+                SendOutcome::Failed { reason: err.reason() }
+            }
+            Err(err @ MailError::Transient(_)) => {
+                tracing::warn!(error = %Chain(&err), "invitation email will be retried");
+                SendOutcome::Retry { reason: err.reason() }
+            }
+        };
+        let now = self.clock.now();
+        let record = |current: &Invitation| match &outcome {
+            SendOutcome::Sent { message_id } => current.record_sent(message_id, now),
+            SendOutcome::Failed { reason } => current.record_failed(reason, now),
+            SendOutcome::Retry { reason } => current.release_send(reason, now),
+            SendOutcome::Skipped => current.clone(),
+        };
+        // Record the outcome over our own claim; if the invitation moved on meanwhile (revoked,
+        // address changed), the newer state wins and the outcome is only logged.
+        let recorded = retrying(|| async {
+            let Some(current) = self.current(message).await? else {
+                return Ok(());
+            };
+            if current.send_id != claimed.send_id || current.delivery.status != DeliveryStatus::Sending {
+                return Ok(());
+            }
+            self.store.save(Transition { from: &current, to: &record(&current) }).await?;
+            Ok(())
+        })
+        .await;
+        if let Err(err) = recorded {
+            // The email went out (or not) either way; this is the documented narrow window.
+            tracing::error!(error = %Chain(&err), "could not record the send outcome");
+            if matches!(outcome, SendOutcome::Sent { .. }) {
+                return Ok(outcome);
+            }
+            return Err(err);
+        }
+        Ok(outcome)
+    }
+}
+
+impl<E> Invitations<E> {
+    /// Applies a mail-service event (delivered, bounced, complained) to its invitation.
+    #[tracing::instrument(skip_all, fields(project_id = %event.project_id, invitation_id = %event.invitation_id))]
+    pub async fn record_delivery_event(&self, event: &DeliveryEvent) -> Result<bool, AppError> {
+        retrying(|| async {
+            let key = (event.project_id.clone(), event.invitation_id);
+            let Some(invitation) = self.store.invitations_by_key(&[key]).await?.into_iter().next() else {
+                return Ok(false);
+            };
+            let Some(next) = invitation.record_event(&event.message_id, event.status, event.reason.clone(), event.at)
+            else {
+                return Ok(false);
+            };
+            self.write(&invitation, &next).await?;
+            Ok(true)
+        })
+        .await
+    }
+}

@@ -1,0 +1,72 @@
+//! The invitee's side: the invitations addressed to my verified email, accepting and declining.
+
+use super::signup::accept_one;
+use super::{retrying, AppError, Invitations};
+use crate::domain::{Caller, Invitation, InvitationId, InvitationStatus, Membership, ProjectId};
+use crate::store::PendingInvitation;
+
+impl<E> Invitations<E> {
+    fn verified_email(caller: &Caller) -> Result<String, AppError> {
+        caller
+            .verified_email()
+            .ok_or_else(|| AppError::forbidden("email_not_verified", "Your email address must be verified first."))
+    }
+
+    /// Pending, unexpired invitations for the caller's verified email, across projects.
+    #[tracing::instrument(skip_all)]
+    pub async fn my_invitations(&self, caller: &Caller) -> Result<Vec<Invitation>, AppError> {
+        let email = Self::verified_email(caller)?;
+        let markers = self.store.pending_for_email(&email).await?;
+        let keys: Vec<_> = markers.iter().map(PendingInvitation::key).collect();
+        let now = self.clock.now();
+        let invitations = self.store.invitations_by_key(&keys).await?;
+        Ok(invitations.into_iter().filter(|i| i.status_at(now) == InvitationStatus::Pending).collect())
+    }
+
+    /// The invitation, if it is addressed to the caller's verified email.
+    async fn my_invitation(
+        &self,
+        caller: &Caller,
+        email: &str,
+        project_id: &ProjectId,
+        id: InvitationId,
+    ) -> Result<(Invitation, Option<Membership>), AppError> {
+        let (invitation, membership) = self.store.invitation_and_membership(project_id, id, &caller.user_id).await?;
+        match invitation {
+            Some(invitation) if invitation.email_normalized == email => Ok((invitation, membership)),
+            _ => Err(AppError::NotFound),
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn accept(
+        &self,
+        caller: &Caller,
+        project_id: &ProjectId,
+        id: InvitationId,
+    ) -> Result<Invitation, AppError> {
+        let email = Self::verified_email(caller)?;
+        retrying(|| async {
+            let (invitation, membership) = self.my_invitation(caller, &email, project_id, id).await?;
+            accept_one(self, invitation, membership, &caller.user_id, &email).await
+        })
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn decline(
+        &self,
+        caller: &Caller,
+        project_id: &ProjectId,
+        id: InvitationId,
+    ) -> Result<Invitation, AppError> {
+        let email = Self::verified_email(caller)?;
+        retrying(|| async {
+            let (invitation, _) = self.my_invitation(caller, &email, project_id, id).await?;
+            let declined = invitation.decline(self.clock.now())?;
+            self.write(&invitation, &declined).await?;
+            Ok(declined)
+        })
+        .await
+    }
+}

@@ -1,0 +1,137 @@
+//! The application service: each API operation, the sign-up acceptance and the email delivery,
+//! as one method over the ports. Edges parse a request into domain values, call one of these,
+//! and map the result. One file per side of the product:
+//!
+//! - `projects`: creating and reading projects, their members;
+//! - `managing`: a project manager's invitations (create, list, update, resend, revoke);
+//! - `invitee`: the invitee's side (my invitations, accept, decline);
+//! - `signup`: accepting every pending invitation of a new user;
+//! - `delivery`: sending the email a queued message asks for, and the mail service's events.
+
+mod delivery;
+mod error;
+mod invitee;
+mod managing;
+mod projects;
+mod signup;
+
+pub use delivery::{EmailDelivery, SendOutcome};
+pub use error::AppError;
+pub use signup::AcceptReport;
+
+use crate::clock::Clock;
+use crate::domain::{Invitation, Membership, Role, Settings};
+use crate::store::{Store, StoreError, Transition};
+use std::future::Future;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// How many times a read-transition-write is retried when another writer got there first.
+const ATTEMPTS: usize = 4;
+
+/// The service. `E` is where invitation emails are queued: a [`crate::queue::Queue`] for the
+/// functions that send them, [`NoEmail`] for the rest, on which the sending operations (create,
+/// update, resend) do not exist: a function that needs its queue cannot be built without it.
+#[derive(Clone)]
+pub struct Invitations<E = NoEmail> {
+    store: Arc<dyn Store>,
+    email_queue: E,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+}
+
+/// This service queues no invitation emails.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoEmail;
+
+impl Invitations<NoEmail> {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        Self { store, email_queue: NoEmail, clock, settings }
+    }
+}
+
+impl<E> Invitations<E> {
+    /// The same service, queueing invitation emails on `email_queue`.
+    pub fn with_email_queue<Q: crate::queue::Queue>(self, email_queue: Q) -> Invitations<Q> {
+        Invitations { store: self.store, email_queue, clock: self.clock, settings: self.settings }
+    }
+
+    /// The same service without the email queue, for the parts of a process that send nothing.
+    pub fn without_email_queue(&self) -> Invitations {
+        Invitations::new(self.store.clone(), self.clock.clone(), self.settings.clone())
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Writes `to` over exactly the `from` that was read.
+    async fn write(&self, from: &Invitation, to: &Invitation) -> Result<(), StoreError> {
+        self.store.save(Transition { from, to }).await
+    }
+}
+
+/// A failed attempt: retry it, or give up with an answer.
+enum Failed {
+    Retry,
+    App(AppError),
+}
+
+impl From<AppError> for Failed {
+    fn from(err: AppError) -> Self {
+        Failed::App(err)
+    }
+}
+
+impl From<StoreError> for Failed {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict => Failed::Retry,
+            other => Failed::App(other.into()),
+        }
+    }
+}
+
+impl From<crate::domain::TransitionError> for Failed {
+    fn from(err: crate::domain::TransitionError) -> Self {
+        Failed::App(err.into())
+    }
+}
+
+/// Runs a read-transition-write until it is not beaten by another writer, [`ATTEMPTS`] times.
+async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, AppError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Failed>>,
+{
+    for _ in 0..ATTEMPTS {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(Failed::App(err)) => return Err(err),
+            Err(Failed::Retry) => continue,
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+fn require_manager(membership: Option<&Membership>) -> Result<&Membership, AppError> {
+    match membership {
+        None => Err(AppError::NotFound),
+        Some(m) if !m.role.can_manage_invitations() => Err(error::forbidden_to_manage()),
+        Some(m) => Ok(m),
+    }
+}
+
+fn require_grant(granter: Role, role: Role) -> Result<(), AppError> {
+    if granter.can_grant(role) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("role_above_own", "You cannot grant a role above your own."))
+    }
+}
+
+pub use error::{domain_not_allowed, forbidden_to_manage, invalid_cursor};

@@ -1,0 +1,48 @@
+//! Projects: creating one (the caller becomes its owner), reading it, listing its members.
+
+use super::{AppError, Invitations};
+use crate::domain::{Caller, Membership, NewProject, Page, PageRequest, Project, ProjectId, Role};
+
+impl<E> Invitations<E> {
+    #[tracing::instrument(skip_all)]
+    pub async fn create_project(&self, caller: &Caller, new: NewProject) -> Result<Project, AppError> {
+        let now = self.clock.now();
+        let project = Project {
+            id: ProjectId::new(now),
+            name: new.name,
+            owner: caller.user_id.clone(),
+            created_at: now,
+            allowed_email_domains: new.allowed_email_domains,
+        };
+        let owner = Membership {
+            project_id: project.id.clone(),
+            user_id: caller.user_id.clone(),
+            email: caller.email.clone(),
+            role: Role::Owner,
+            joined_at: now,
+        };
+        self.store.create_project(&project, &owner).await?;
+        tracing::info!(project_id = %project.id, "project created");
+        Ok(project)
+    }
+
+    /// The project as its member sees it, with the member's role.
+    #[tracing::instrument(skip_all)]
+    pub async fn project(&self, caller: &Caller, project_id: &ProjectId) -> Result<(Project, Role), AppError> {
+        match self.store.project_and_membership(project_id, &caller.user_id).await? {
+            (Some(project), Some(member)) => Ok((project, member.role)),
+            _ => Err(AppError::NotFound),
+        }
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn members(
+        &self,
+        caller: &Caller,
+        project_id: &ProjectId,
+        page: &PageRequest,
+    ) -> Result<Page<Membership>, AppError> {
+        self.project(caller, project_id).await?;
+        Ok(self.store.members(project_id, page).await?)
+    }
+}

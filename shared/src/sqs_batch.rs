@@ -1,0 +1,59 @@
+//! The SQS edge: batches with partial failures (`ReportBatchItemFailures`). One bad record never
+//! fails the batch, each record is handled in its own span, and only the records that should be
+//! retried are reported.
+
+use crate::cause::Chain;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use std::error::Error;
+use std::future::Future;
+use tracing::Instrument;
+
+/// Records of one batch handled at once.
+const CONCURRENCY: usize = 10;
+
+/// The record had no body: it can never be handled.
+#[derive(Debug, thiserror::Error)]
+#[error("the record has no body")]
+pub struct NoBody;
+
+/// Runs `handle` on every record's body; a record whose handling fails (or that has no body) is
+/// reported for redelivery, and after the queue's `maxReceiveCount` it lands in the DLQ.
+pub async fn process_batch<F, Fut, E>(event: SqsEvent, handle: F) -> SqsBatchResponse
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: Error + 'static,
+{
+    use futures::StreamExt;
+    let handle = &handle;
+    let failures: Vec<String> = futures::stream::iter(event.records)
+        .map(|record| {
+            let id = record.message_id.unwrap_or_default();
+            let span = tracing::info_span!("message", message_id = %id);
+            async move {
+                let failed = match record.body {
+                    Some(body) => handle(body).await.err().map(|err| Chain(&err).to_string()),
+                    None => Some(NoBody.to_string()),
+                };
+                failed.map(|error| {
+                    tracing::warn!(%error, "record failed; reported for retry");
+                    id
+                })
+            }
+            .instrument(span)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .filter_map(|failed| async move { failed })
+        .collect()
+        .await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures
+        .into_iter()
+        .map(|id| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            failure
+        })
+        .collect();
+    response
+}

@@ -1,0 +1,265 @@
+//! The DynamoDB store: the access patterns in `store/mod.rs`, each rule a key or a condition.
+//! `items` maps domain values to items, `reads` and `transactions` talk to the table.
+
+mod items;
+mod reads;
+mod transactions;
+
+use super::*;
+use crate::aws_errors::{classify, Fault};
+use crate::cause::Cause;
+use crate::domain::Cursor;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_dynamodb::Client;
+use items::*;
+use reads::status_filter;
+use transactions::{Cancelled, Condition};
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    /// Creates the table (for tests and the local run; deployments use `template.yaml`).
+    pub async fn create_table(&self) -> StoreResult<()> {
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(internal)
+        };
+        let key = |name: &str, kind| {
+            KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(internal)
+        };
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attribute("PK")?)
+            .attribute_definitions(attribute("SK")?)
+            .key_schema(key("PK", KeyType::Hash)?)
+            .key_schema(key("SK", KeyType::Range)?)
+            .send()
+            .await
+            .map_err(from_sdk)?;
+        Ok(())
+    }
+}
+
+/// An SDK call's failure, classified once: transient ones are `Unavailable`, the rest `Internal`.
+fn from_sdk<E>(err: SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>) -> StoreError
+where
+    E: std::error::Error + aws_smithy_types::error::metadata::ProvideErrorMetadata + Send + Sync + 'static,
+{
+    match classify(err) {
+        Fault::Transient(cause) => StoreError::Unavailable(cause),
+        Fault::Permanent(cause) => StoreError::Internal(cause),
+    }
+}
+
+/// A request this code could not build: a bug.
+fn internal(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Internal(Cause::new(err))
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn create_project(&self, project: &Project, owner: &Membership) -> StoreResult<()> {
+        let absent = || Some(Condition::new("attribute_not_exists(PK)"));
+        let items = vec![self.put(project_item(project), absent())?, self.put(member_item(owner), absent())?];
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(c) if c.first_failure().is_some() => Err(StoreError::AlreadyExists),
+            Err(c) => Err(c.into_other()),
+        }
+    }
+
+    async fn project_and_membership(
+        &self,
+        project_id: &ProjectId,
+        user_id: &UserId,
+    ) -> StoreResult<(Option<Project>, Option<Membership>)> {
+        let items = self.batch_get(vec![project_key(project_id), member_key(project_id, user_id)]).await?;
+        let mut project = None;
+        let mut membership = None;
+        for item in &items {
+            if sort_key(item) == "PROJECT" {
+                project = Some(project_from(item)?);
+            } else {
+                membership = Some(member_from(item)?);
+            }
+        }
+        Ok((project, membership))
+    }
+
+    async fn members(&self, project_id: &ProjectId, page: &PageRequest) -> StoreResult<Page<Membership>> {
+        let (items, more) =
+            self.query_page(project_pk(project_id), "MEMBER#", page.after.as_ref(), None, &[], page.limit).await?;
+        let members = items.iter().map(member_from).collect::<StoreResult<Vec<_>>>()?;
+        let next = more.then(|| members.last().map(|m| Cursor { after: m.user_id.to_string() })).flatten();
+        Ok(Page { items: members, next })
+    }
+
+    async fn create_invitation(
+        &self,
+        invitation: &Invitation,
+        guard: &CreateGuard,
+        supersedes: Option<Transition<'_>>,
+    ) -> StoreResult<()> {
+        let pid = &invitation.project_id;
+        let inviter_rank =
+            Condition::new("#rank >= :min").name("#rank", "rank").value(":min", n(guard.min_inviter_role.rank()));
+        let mut allowed = String::from("attribute_exists(PK) AND (attribute_not_exists(allowed_domains)");
+        let mut project_check = Condition::new("");
+        for (i, candidate) in guard.domain_candidates.iter().enumerate() {
+            allowed.push_str(&format!(" OR contains(allowed_domains, :d{i})"));
+            project_check = project_check.value(&format!(":d{i}"), s(candidate.clone()));
+        }
+        allowed.push(')');
+        project_check.expression = allowed;
+        let mut items = vec![
+            self.check(member_key(pid, &guard.inviter), inviter_rank)?,
+            self.check(project_key(pid), project_check)?,
+            self.put(invitation_item(invitation)?, Some(Condition::new("attribute_not_exists(PK)")))?,
+        ];
+        match supersedes {
+            None => items.push(self.put(marker_item(invitation), Some(Condition::new("attribute_not_exists(PK)")))?),
+            Some(old) => {
+                let still_old = Condition::new("invitation_id = :old").value(":old", s(old.from.id.to_string()));
+                items.push(self.put(marker_item(invitation), Some(still_old))?);
+                let version = Condition::new("#version = :version")
+                    .name("#version", "version")
+                    .value(":version", n(old.from.version));
+                items.push(self.put(invitation_item(old.to)?, Some(version))?);
+            }
+        }
+        let cancelled = match self.transact(items).await {
+            Ok(()) => return Ok(()),
+            Err(cancelled) => cancelled,
+        };
+        Err(match cancelled.first_failure() {
+            Some((0, None)) => StoreError::NotMember,
+            Some((0, Some(member))) => StoreError::RoleTooLow { actual: member_from(member)?.role },
+            Some((1, None)) => StoreError::ProjectNotFound,
+            Some((1, Some(_))) => StoreError::DomainNotAllowed,
+            Some((2, _)) => StoreError::AlreadyExists,
+            Some((3, Some(marker))) if supersedes.is_none() => StoreError::DuplicatePending(marker_from(marker)?),
+            Some(_) => StoreError::Conflict,
+            None => cancelled.into_other(),
+        })
+    }
+
+    async fn invitation_and_membership(
+        &self,
+        project_id: &ProjectId,
+        invitation_id: InvitationId,
+        user_id: &UserId,
+    ) -> StoreResult<(Option<Invitation>, Option<Membership>)> {
+        let items =
+            self.batch_get(vec![invitation_key(project_id, invitation_id), member_key(project_id, user_id)]).await?;
+        let mut invitation = None;
+        let mut membership = None;
+        for item in &items {
+            if sort_key(item).starts_with("INVITATION#") {
+                invitation = Some(invitation_from(item)?);
+            } else {
+                membership = Some(member_from(item)?);
+            }
+        }
+        Ok((invitation, membership))
+    }
+
+    async fn invitations(
+        &self,
+        project_id: &ProjectId,
+        status: Option<InvitationStatus>,
+        now: OffsetDateTime,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Invitation>> {
+        let filter = status.map(|s| status_filter(s, now));
+        let (items, more) = self
+            .query_page(
+                project_pk(project_id),
+                "INVITATION#",
+                page.after.as_ref(),
+                filter,
+                INVITATION_FIELDS,
+                page.limit,
+            )
+            .await?;
+        let invitations = items.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
+        let next = more.then(|| invitations.last().map(|i| Cursor { after: i.id.to_string() })).flatten();
+        Ok(Page { items: invitations, next })
+    }
+
+    async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>> {
+        let mut markers = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(invitee_pk(email_normalized)))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(from_sdk)?;
+            for item in out.items() {
+                markers.push(marker_from(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(markers),
+            }
+        }
+    }
+
+    async fn invitations_by_key(&self, keys: &[InvitationKey]) -> StoreResult<Vec<Invitation>> {
+        let items = self.batch_get(keys.iter().map(|(pid, id)| invitation_key(pid, *id)).collect()).await?;
+        let mut found = items.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
+        found.sort_by_key(|i| keys.iter().position(|(pid, id)| *pid == i.project_id && *id == i.id));
+        Ok(found)
+    }
+
+    async fn memberships(&self, user_id: &UserId, project_ids: &[ProjectId]) -> StoreResult<Vec<Membership>> {
+        let items = self.batch_get(project_ids.iter().map(|pid| member_key(pid, user_id)).collect()).await?;
+        items.iter().map(member_from).collect()
+    }
+
+    async fn save(&self, transition: Transition<'_>) -> StoreResult<()> {
+        let items = self.transition_items(transition)?;
+        let marker_put =
+            transition.to.email_normalized != transition.from.email_normalized && transition.to.is_pending();
+        let last = items.len() - 1;
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(cancelled) => Err(match cancelled.first_failure() {
+                Some((i, Some(marker))) if marker_put && i == last => {
+                    StoreError::DuplicatePending(marker_from(marker)?)
+                }
+                Some(_) => StoreError::Conflict,
+                None => cancelled.into_other(),
+            }),
+        }
+    }
+
+    async fn accept_batch(&self, acceptances: &[Acceptance<'_>]) -> StoreResult<()> {
+        let mut items = Vec::with_capacity(acceptances.len() * 3);
+        for Acceptance { transition, grant } in acceptances {
+            items.extend(self.transition_items(*transition)?);
+            items.push(self.grant_item(transition.to, grant)?);
+        }
+        self.transact(items).await.map_err(Cancelled::into_other)
+    }
+}

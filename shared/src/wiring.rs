@@ -1,0 +1,103 @@
+//! Wiring: the environment → SDK clients → services, once per process, in each function's
+//! `main`. A missing or malformed setting fails the function's init, never a request.
+
+use crate::clock::SystemClock;
+use crate::domain::Settings;
+use crate::mail::templates::EmailTemplates;
+use crate::sdk_config::{sdk_config, Timeouts};
+use crate::service::Invitations;
+use aws_config::SdkConfig;
+use std::sync::Arc;
+
+/// Why a function could not start.
+pub type InitError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Reads a required setting, naming it when it is missing.
+pub fn required_env(name: &str) -> Result<String, InitError> {
+    std::env::var(name).map_err(|_| format!("environment variable {name} must be set").into())
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The service's settings (see [`Settings::from_lookup`] for the variables).
+pub fn settings_from_env() -> Result<Settings, InitError> {
+    Ok(Settings::from_lookup(env)?)
+}
+
+/// The email templates (see [`EmailTemplates::from_lookup`] for the variables).
+pub fn templates_from_env() -> EmailTemplates {
+    EmailTemplates::from_lookup(env)
+}
+
+/// Structured JSON logs for CloudWatch, each line with the fields of every span it is in (the
+/// request's route and ids, the SQS message id, the user); `RUST_LOG` sets the level (default
+/// `info`). A plain level filter: per-target filters would bring a regex engine into every cold
+/// start.
+pub fn init_tracing() {
+    let level = env("RUST_LOG")
+        .and_then(|level| level.parse::<tracing::level_filters::LevelFilter>().ok())
+        .unwrap_or(tracing::level_filters::LevelFilter::INFO);
+    tracing_subscriber::fmt()
+        .json()
+        .with_max_level(level)
+        .with_current_span(false)
+        .with_span_list(true)
+        .without_time() // CloudWatch stamps every line.
+        .with_target(false)
+        .init();
+}
+
+/// The DynamoDB store on `TABLE_NAME`.
+#[cfg(feature = "dynamodb")]
+pub fn store_from_env(config: &SdkConfig) -> Result<Arc<dyn crate::store::Store>, InitError> {
+    let client = crate::sdk_config::dynamodb_client(config);
+    Ok(Arc::new(crate::store::dynamodb::DynamoStore::new(client, required_env("TABLE_NAME")?)))
+}
+
+/// The service over the DynamoDB store, queueing no emails.
+#[cfg(feature = "dynamodb")]
+pub fn service_from_env(config: &SdkConfig) -> Result<Invitations, InitError> {
+    Ok(Invitations::new(store_from_env(config)?, Arc::new(SystemClock), settings_from_env()?))
+}
+
+/// The email queue on `EMAIL_QUEUE_URL`.
+#[cfg(feature = "sqs")]
+pub fn email_queue_from_env(config: &SdkConfig) -> Result<crate::queue::sqs::SqsQueue, InitError> {
+    let client = crate::sdk_config::sqs_client(config);
+    Ok(crate::queue::sqs::SqsQueue::new(client, required_env("EMAIL_QUEUE_URL")?))
+}
+
+/// The service over DynamoDB with API timeouts and logging set up: what most `main`s start with.
+#[cfg(feature = "dynamodb")]
+pub async fn service() -> Result<Invitations, InitError> {
+    init_tracing();
+    service_from_env(&sdk_config(Timeouts::API).await)
+}
+
+/// [`service`] for the functions that queue invitation emails.
+#[cfg(all(feature = "dynamodb", feature = "sqs"))]
+pub async fn service_sending_email() -> Result<Invitations<crate::queue::sqs::SqsQueue>, InitError> {
+    init_tracing();
+    let config = sdk_config(Timeouts::API).await;
+    Ok(service_from_env(&config)?.with_email_queue(email_queue_from_env(&config)?))
+}
+
+/// The sender's service: the store, SES as `SENDER_EMAIL` through `SES_CONFIGURATION_SET`, and
+/// the templates.
+#[cfg(all(feature = "dynamodb", feature = "ses"))]
+pub fn email_delivery_from_env(config: &SdkConfig) -> Result<crate::service::EmailDelivery, InitError> {
+    let mailer = crate::mail::ses::SesMailer::new(
+        crate::sdk_config::ses_client(config),
+        required_env("SENDER_EMAIL")?,
+        env("SES_CONFIGURATION_SET").filter(|s| !s.is_empty()),
+    );
+    Ok(crate::service::EmailDelivery::new(
+        store_from_env(config)?,
+        Arc::new(SystemClock),
+        settings_from_env()?,
+        Arc::new(mailer),
+        templates_from_env(),
+    ))
+}
