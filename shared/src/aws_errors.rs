@@ -58,3 +58,44 @@ where
         Fault::Permanent(Cause::new(err))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn service_error(status: u16, code: &str) -> SdkError<ErrorMetadata, HttpResponse> {
+        let raw = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+        SdkError::service_error(ErrorMetadata::builder().code(code).message("details").build(), raw)
+    }
+
+    #[test]
+    fn what_a_retry_may_fix_is_transient_and_the_rest_is_not() {
+        assert!(is_transient(&service_error(400, "ThrottlingException")));
+        assert!(is_transient(&service_error(400, "ProvisionedThroughputExceededException")));
+        assert!(is_transient(&service_error(500, "InternalServerError")));
+        assert!(is_transient(&service_error(503, "Anything")));
+        assert!(is_transient(&service_error(429, "Anything")));
+        assert!(!is_transient(&service_error(400, "ValidationException")));
+        assert!(!is_transient(&service_error(400, "ResourceNotFoundException")));
+        let timeout: SdkError<ErrorMetadata, HttpResponse> = SdkError::timeout_error("attempt timed out");
+        assert!(is_transient(&timeout));
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        let reset: SdkError<ErrorMetadata, HttpResponse> = SdkError::dispatch_failure(ConnectorError::io(io.into()));
+        assert!(is_transient(&reset));
+        let unbuildable: SdkError<ErrorMetadata, HttpResponse> = SdkError::construction_failure("no table name");
+        assert!(matches!(classify(unbuildable), Fault::Permanent(_)));
+    }
+
+    #[test]
+    fn the_sdk_error_is_kept_as_the_cause() {
+        let Fault::Transient(cause) = classify(service_error(400, "ThrottlingException")) else {
+            panic!("throttling is transient");
+        };
+        let chain = crate::cause::Chain(&cause).to_string();
+        assert!(chain.contains("ThrottlingException"), "{chain}");
+    }
+}

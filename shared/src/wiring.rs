@@ -31,22 +31,38 @@ pub fn templates_from_env() -> EmailTemplates {
     EmailTemplates::from_lookup(env)
 }
 
-/// Structured JSON logs for CloudWatch, each line with the fields of every span it is in (the
-/// request's route and ids, the SQS message id, the user); `RUST_LOG` sets the level (default
-/// `info`). A plain level filter: per-target filters would bring a regex engine into every cold
-/// start.
+/// Structured JSON logs for CloudWatch; `RUST_LOG` sets the level (default `info`). A plain level
+/// filter: per-target filters would bring a regex engine into every cold start.
 pub fn init_tracing() {
     let level = env("RUST_LOG")
         .and_then(|level| level.parse::<tracing::level_filters::LevelFilter>().ok())
         .unwrap_or(tracing::level_filters::LevelFilter::INFO);
+    json_logs(level, std::io::stdout).init();
+}
+
+/// The log format: one JSON object per line, with the fields of every span the line is in (the
+/// request's route and ids, the SQS message id, the user), no timestamp (CloudWatch stamps every
+/// line) and no target.
+pub fn json_logs<W>(
+    level: tracing::level_filters::LevelFilter,
+    writer: W,
+) -> tracing_subscriber::fmt::SubscriberBuilder<
+    tracing_subscriber::fmt::format::JsonFields,
+    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json, ()>,
+    tracing::level_filters::LevelFilter,
+    W,
+>
+where
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
+{
     tracing_subscriber::fmt()
         .json()
         .with_max_level(level)
         .with_current_span(false)
         .with_span_list(true)
-        .without_time() // CloudWatch stamps every line.
+        .without_time()
         .with_target(false)
-        .init();
+        .with_writer(writer)
 }
 
 /// The DynamoDB store on `TABLE_NAME`.

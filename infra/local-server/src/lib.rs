@@ -187,3 +187,44 @@ pub async fn dispatch(
     let request = lambda_http::request::from_str(&event.to_string()).ok()?;
     Some((route.handler)(app, request).await)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::RequestExt;
+
+    #[test]
+    fn every_header_reaches_the_handler_as_api_gateway_hands_it_on() {
+        let request = HttpRequest {
+            method: "PUT",
+            path_and_query: "/api/v1/projects/p1/invitations?x=1",
+            headers: vec![
+                ("Idempotency-Key".into(), "key-1".into()),
+                ("If-Match".into(), "\"3\"".into()),
+                ("Content-Type".into(), "application/x-www-form-urlencoded".into()),
+                ("Origin".into(), "https://app.example.com".into()),
+                ("X-Twice".into(), "a".into()),
+                ("x-twice".into(), "b".into()),
+            ],
+            body: Some("invitation_id=1"),
+        };
+        let params = Map::from_iter([("pk".to_owned(), Value::String("p1".into()))]);
+        let event = event("PUT /api/v1/projects/{pk}/invitations", &request, params, None);
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        assert_eq!(header("idempotency-key").as_deref(), Some("key-1"));
+        assert_eq!(header("if-match").as_deref(), Some("\"3\""));
+        assert_eq!(header("content-type").as_deref(), Some("application/x-www-form-urlencoded"));
+        assert_eq!(header("origin").as_deref(), Some("https://app.example.com"));
+        assert_eq!(header("x-twice").as_deref(), Some("a,b"));
+        assert_eq!(request.query_string_parameters().first("x"), Some("1"));
+        assert_eq!(request.path_parameters().first("pk"), Some("p1"));
+    }
+
+    #[test]
+    fn a_json_body_without_a_content_type_is_sent_as_json() {
+        let request = HttpRequest { method: "POST", path_and_query: "/x", headers: Vec::new(), body: Some("{}") };
+        let event = event("POST /x", &request, Map::new(), None);
+        assert_eq!(event["headers"]["content-type"], "application/json");
+    }
+}

@@ -97,7 +97,7 @@ where
         project_id = tracing::field::Empty,
         invitation_id = tracing::field::Empty
     );
-    handling.instrument(span).await.unwrap_or_else(|err| error_response(&err))
+    async { handling.await.unwrap_or_else(|err| error_response(&err)) }.instrument(span).await
 }
 
 /// Serves an API handler on the Lambda runtime. Handlers never fail at the runtime level: every

@@ -91,8 +91,9 @@ impl From<StoreError> for AppError {
             StoreError::Corrupt(detail) => {
                 AppError::Internal(Cause::msg(format!("stored item is malformed: {detail}")))
             }
-            StoreError::Unavailable(cause) => AppError::Unavailable(cause),
-            StoreError::Internal(cause) => AppError::Internal(cause),
+            // The store's own error stays in the chain: "storage unavailable: <the SDK's error>".
+            err @ StoreError::Unavailable(_) => AppError::Unavailable(Cause::new(err)),
+            err @ StoreError::Internal(_) => AppError::Internal(Cause::new(err)),
         }
     }
 }

@@ -14,6 +14,8 @@ mod invitee;
 mod managing;
 mod projects;
 mod signup;
+#[cfg(test)]
+mod tests;
 
 pub use delivery::{EmailDelivery, SendOutcome};
 pub use error::AppError;
