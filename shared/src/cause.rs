@@ -58,25 +58,54 @@ impl fmt::Display for Message {
 
 impl Error for Message {}
 
-/// An error and every source behind it, `outer: inner: innermost`, for one log field.
+/// An error and every source behind it, `outer: inner: innermost`, for one log field. Email
+/// addresses in the texts (a mail service quoting the recipient) are masked: logs hold none.
 pub struct Chain<'a>(pub &'a (dyn Error + 'static));
 
 impl fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut last = self.0.to_string();
+        let mut out = self.0.to_string();
+        let mut last = out.clone();
         let mut next = self.0.source();
         while let Some(err) = next {
             let text = err.to_string();
             // Wrappers often repeat their source's text: say it once.
             if text != last && !last.ends_with(&text) {
-                write!(f, ": {text}")?;
+                out.push_str(": ");
+                out.push_str(&text);
             }
             last = text;
             next = err.source();
         }
-        Ok(())
+        f.write_str(&mask_addresses(&out))
     }
+}
+
+/// `text` with every `local@domain` replaced by `<address>`.
+pub fn mask_addresses(text: &str) -> String {
+    let in_local = |c: char| c.is_alphanumeric() || "._%+-'".contains(c);
+    let in_domain = |c: char| c.is_alphanumeric() || ".-".contains(c);
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '@' {
+            let start = out.chars().rev().take_while(|c| in_local(*c)).count();
+            let domain: Vec<char> = chars[i + 1..].iter().copied().take_while(|c| in_domain(*c)).collect();
+            // A sentence's full stop is not part of the domain.
+            let end = domain.len() - domain.iter().rev().take_while(|c| **c == '.').count();
+            if start > 0 && end > 0 {
+                let keep = out.chars().count() - start;
+                out = out.chars().take(keep).collect();
+                out.push_str("<address>");
+                i += 1 + end;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -93,5 +122,17 @@ mod tests {
         let err = Outer(Cause::new(io));
         assert_eq!(Chain(&err).to_string(), "storage unavailable: read timed out");
         assert_eq!(Cause::msg("a"), Cause::msg("a"));
+    }
+
+    #[test]
+    fn addresses_never_reach_a_log_line() {
+        let err = Outer(Cause::msg(
+            "MessageRejected: identities failed the check: noreply@example.com, Jane.Doe+x@münchen.de.",
+        ));
+        assert_eq!(
+            Chain(&err).to_string(),
+            "storage unavailable: MessageRejected: identities failed the check: <address>, <address>."
+        );
+        assert_eq!(mask_addresses("no address @ here, a@, @b"), "no address @ here, a@, @b");
     }
 }

@@ -330,10 +330,11 @@ async fn sign_up_accepts_every_pending_invitation_once(store: Arc<dyn Store>) {
     service.revoke(&owner, &third.id, revoked.id).await.unwrap();
     clock.advance(Duration::seconds(1));
     let jane = user_with_email("jane.doe@example.com");
-    let report = service.accept_all_for(&jane.user_id, "jane.doe@example.com").await.unwrap();
+    let report = service.accept_all_for(&jane.user_id, &Email::parse("jane.doe@example.com").unwrap()).await.unwrap();
     assert_eq!(report.accepted, 2);
     for _ in 0..2 {
-        let again = service.accept_all_for(&jane.user_id, "jane.doe@example.com").await.unwrap();
+        let again =
+            service.accept_all_for(&jane.user_id, &Email::parse("jane.doe@example.com").unwrap()).await.unwrap();
         assert_eq!(again.accepted, 0);
     }
     assert_eq!(service.project(&jane, &pid).await.unwrap().1, Role::Editor);
@@ -442,7 +443,7 @@ async fn sign_up_racing(
     let racing = ChangesBeforeFirstBatch { inner: store.clone(), from, to: change, done: Default::default() };
     let (signing_up, _) = integration_tests::service(Arc::new(racing));
     let jane = user_with_email("jane@example.com");
-    let report = signing_up.accept_all_for(&jane.user_id, "jane@example.com").await.unwrap();
+    let report = signing_up.accept_all_for(&jane.user_id, &Email::parse("jane@example.com").unwrap()).await.unwrap();
     let keys: Vec<_> = read.iter().map(|i| (i.project_id.clone(), i.id)).collect();
     let statuses = store.invitations_by_key(&keys).await.unwrap().iter().map(|i| i.status).collect();
     let members = store.memberships(&jane.user_id, projects).await.unwrap().into_iter().map(|m| m.project_id).collect();

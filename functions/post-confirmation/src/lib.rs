@@ -6,7 +6,7 @@
 use invitations::cause::Chain;
 use invitations::queue::{to_body, Queue, ReconcileSignup};
 use invitations::service::AcceptReport;
-use invitations::{Invitations, UserId};
+use invitations::{Email, Invitations, UserId};
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use std::sync::Arc;
@@ -46,10 +46,14 @@ impl Trigger {
         let Ok(user_id) = UserId::parse(sub) else {
             return Outcome::Ignored("not a user id");
         };
+        // An address this service cannot parse was never invited.
+        let Ok(address) = Email::parse(email) else {
+            return Outcome::Ignored("not an address invitations are sent to");
+        };
         if attributes["email_verified"] != "true" {
             return Outcome::Ignored("email not verified");
         }
-        match tokio::time::timeout(self.deadline, self.app.accept_all_for(&user_id, email)).await {
+        match tokio::time::timeout(self.deadline, self.app.accept_all_for(&user_id, &address)).await {
             Ok(Ok(report)) => {
                 tracing::info!(accepted = report.accepted, skipped = report.skipped, "invitations accepted on sign-up");
                 return Outcome::Accepted(report);

@@ -5,14 +5,14 @@ use super::email_address::Email;
 use super::ids::{InvitationId, ProjectId, UserId};
 use super::role::Role;
 use serde::{Deserialize, Serialize};
-use serde_repr::{Deserialize_repr, Serialize_repr};
+use serde_repr::Serialize_repr;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 /// Status codes on the wire, as the spec: 1 Pending, 2 Accepted, 3 Revoked; beyond it 4 Declined and
 /// 5 Expired (a pending invitation past `expires_at`, or one replaced by a new invitation after it
 /// expired).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize_repr, Deserialize_repr)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize_repr)]
 #[repr(u8)]
 pub enum InvitationStatus {
     Pending = 1,

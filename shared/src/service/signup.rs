@@ -2,8 +2,7 @@
 //! its reconciler), and the sign-up's acceptance of every pending invitation of a new user.
 
 use super::{retrying, AppError, Failed, Invitations};
-use crate::domain::email_address::normalize;
-use crate::domain::{Grant, Invitation, Membership, TransitionError, UserId};
+use crate::domain::{Email, Grant, Invitation, Membership, TransitionError, UserId};
 use crate::store::{Acceptance, PendingInvitation, StoreError, Transition, ACCEPT_BATCH};
 use futures::{StreamExt, TryStreamExt};
 use time::OffsetDateTime;
@@ -74,8 +73,8 @@ impl<E> Invitations<E> {
     /// each, run concurrently. A batch holding an invitation that changed meanwhile is accepted one
     /// by one instead, through the API's acceptance code.
     #[tracing::instrument(skip_all)]
-    pub async fn accept_all_for(&self, user_id: &UserId, verified_email: &str) -> Result<AcceptReport, AppError> {
-        let email = normalize(verified_email);
+    pub async fn accept_all_for(&self, user_id: &UserId, verified_email: &Email) -> Result<AcceptReport, AppError> {
+        let email = verified_email.normalized().to_owned();
         let markers = self.store.pending_for_email(&email).await?;
         if markers.is_empty() {
             return Ok(AcceptReport::default());
