@@ -65,24 +65,19 @@ where
         .with_writer(writer)
 }
 
-/// The DynamoDB store on `TABLE_NAME`.
+/// The DynamoDB store on `TABLE_NAME`, keeping events as long as `settings` say.
 #[cfg(feature = "dynamodb")]
-pub fn store_from_env(config: &SdkConfig) -> Result<Arc<dyn crate::store::Store>, InitError> {
+pub fn store_from_env(config: &SdkConfig, settings: &Settings) -> Result<Arc<dyn crate::store::Store>, InitError> {
     let client = crate::sdk_config::dynamodb_client(config);
-    Ok(Arc::new(crate::store::dynamodb::DynamoStore::new(client, required_env("TABLE_NAME")?)))
+    let store = crate::store::dynamodb::DynamoStore::new(client, required_env("TABLE_NAME")?);
+    Ok(Arc::new(store.retaining_events_for(settings.event_retention)))
 }
 
-/// The service over the DynamoDB store, queueing no emails.
+/// The service over the DynamoDB store.
 #[cfg(feature = "dynamodb")]
 pub fn service_from_env(config: &SdkConfig) -> Result<Invitations, InitError> {
-    Ok(Invitations::new(store_from_env(config)?, Arc::new(SystemClock), settings_from_env()?))
-}
-
-/// The email queue on `EMAIL_QUEUE_URL`.
-#[cfg(feature = "sqs")]
-pub fn email_queue_from_env(config: &SdkConfig) -> Result<crate::queue::sqs::SqsQueue, InitError> {
-    let client = crate::sdk_config::sqs_client(config);
-    Ok(crate::queue::sqs::SqsQueue::new(client, required_env("EMAIL_QUEUE_URL")?))
+    let settings = settings_from_env()?;
+    Ok(Invitations::new(store_from_env(config, &settings)?, Arc::new(SystemClock), settings))
 }
 
 /// The service over DynamoDB with API timeouts and logging set up: what most `main`s start with.
@@ -90,14 +85,6 @@ pub fn email_queue_from_env(config: &SdkConfig) -> Result<crate::queue::sqs::Sqs
 pub async fn service() -> Result<Invitations, InitError> {
     init_tracing();
     service_from_env(&sdk_config(Timeouts::API).await)
-}
-
-/// [`service`] for the functions that queue invitation emails.
-#[cfg(all(feature = "dynamodb", feature = "sqs"))]
-pub async fn service_sending_email() -> Result<Invitations<crate::queue::sqs::SqsQueue>, InitError> {
-    init_tracing();
-    let config = sdk_config(Timeouts::API).await;
-    Ok(service_from_env(&config)?.with_email_queue(email_queue_from_env(&config)?))
 }
 
 /// The sender's service: the store, SES as `SENDER_EMAIL` through `SES_CONFIGURATION_SET`, and
@@ -109,10 +96,11 @@ pub fn email_delivery_from_env(config: &SdkConfig) -> Result<crate::service::Ema
         required_env("SENDER_EMAIL")?,
         env("SES_CONFIGURATION_SET").filter(|s| !s.is_empty()),
     );
+    let settings = settings_from_env()?;
     Ok(crate::service::EmailDelivery::new(
-        store_from_env(config)?,
+        store_from_env(config, &settings)?,
         Arc::new(SystemClock),
-        settings_from_env()?,
+        settings,
         Arc::new(mailer),
         templates_from_env(),
     ))

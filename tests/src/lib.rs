@@ -1,5 +1,9 @@
 //! Test support: clients pointed at the run's own emulators (started by
-//! `infra/with-emulators.sh`), with a unique table or queue for every test.
+//! `infra/with-emulators.sh`), with a unique table or queue for every test; the table's stream
+//! carried through the pipes of `template.yaml` by the project's pipe emulator; and a
+//! fault-injecting proxy.
+
+pub mod fault_proxy;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -57,9 +61,24 @@ pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
 
 /// A DynamoDB store on a fresh table of its own.
 pub async fn dynamo_store() -> DynamoStore {
+    dynamo_store_with_stream().await.0
+}
+
+/// A DynamoDB store on a fresh table of its own, and the ARN of the table's stream.
+pub async fn dynamo_store_with_stream() -> (DynamoStore, String) {
     let store = DynamoStore::new(dynamodb_client(), unique("invitations"));
-    store.create_table().await.expect("create table");
-    store
+    let stream = store.create_table().await.expect("create table");
+    (store, stream)
+}
+
+pub fn streams_client() -> aws_sdk_dynamodbstreams::Client {
+    aws_sdk_dynamodbstreams::Client::new(&sdk_config(&dynamodb_endpoint()))
+}
+
+/// The pipes `template.yaml` declares.
+pub fn template_pipes() -> Vec<pipes_emulator::Pipe> {
+    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).expect("template");
+    pipes_emulator::Pipe::all_in(&template).expect("the template's pipes")
 }
 
 pub fn sqs_client() -> aws_sdk_sqs::Client {
@@ -186,13 +205,19 @@ pub fn unique_email(name: &str) -> String {
     format!("{name}.{}@example.com", &Uuid::new_v4().simple().to_string()[..12])
 }
 
-/// The API through API Gateway v2 events, over DynamoDB Local and a moto SQS queue.
+/// The API through API Gateway v2 events, over DynamoDB Local, with the table's stream carried
+/// by the template's pipes to a moto SQS queue (the email pipe) and to `published` (the events
+/// pipe's bus).
 pub struct Api {
-    pub app: local_server::App,
+    pub app: Invitations,
     pub clock: Arc<ManualClock>,
     pub store: Arc<DynamoStore>,
     pub sqs: aws_sdk_sqs::Client,
     pub queue_url: String,
+    stream: tokio::sync::Mutex<pipes_emulator::stream::StreamReader>,
+    pipes: Vec<pipes_emulator::Pipe>,
+    /// What the events pipe published on the bus so far.
+    pub published: std::sync::Mutex<Vec<pipes_emulator::Delivery>>,
     routes: Vec<local_server::Route>,
 }
 
@@ -218,18 +243,43 @@ impl Api {
     }
 
     pub async fn with_settings(settings: Settings) -> Api {
-        let store = Arc::new(dynamo_store().await);
+        let (store, stream_arn) = dynamo_store_with_stream().await;
+        let store = Arc::new(store);
         let sqs = sqs_client();
         let queue_url = sqs_queue(&sqs).await;
         let clock = Arc::new(ManualClock::new(start_time()));
-        let queue = invitations::queue::sqs::SqsQueue::new(sqs.clone(), queue_url.clone());
-        let app = Invitations::new(store.clone(), clock.clone(), settings).with_email_queue(Arc::new(queue) as _);
-        Api { app, clock, store, sqs, queue_url, routes: local_server::routes() }
+        let app = Invitations::new(store.clone(), clock.clone(), settings);
+        let stream = pipes_emulator::stream::StreamReader::new(streams_client(), stream_arn);
+        Api {
+            app,
+            clock,
+            store,
+            sqs,
+            queue_url,
+            stream: tokio::sync::Mutex::new(stream),
+            pipes: template_pipes(),
+            published: Default::default(),
+            routes: local_server::routes(),
+        }
     }
 
-    /// The same API over the same table, with another queue (e.g. one that fails).
-    pub fn with_queue(&self, queue: Arc<dyn invitations::queue::Queue>) -> local_server::App {
-        self.app.without_email_queue().with_email_queue(queue)
+    /// Carries every change committed so far through the pipes, as EventBridge Pipes would:
+    /// send requests onto the email queue, events onto the bus (`published`).
+    pub async fn pump(&self) {
+        let records = self.stream.lock().await.read().await.expect("read the table's stream");
+        for record in records {
+            for pipe in &self.pipes {
+                let Some(delivery) = pipe.deliver(&record).expect("the pipe delivers the record") else {
+                    continue;
+                };
+                if delivery.target == "EmailQueue" {
+                    let sent = self.sqs.send_message().queue_url(&self.queue_url).message_body(&delivery.body).send();
+                    sent.await.expect("send to the email queue");
+                } else {
+                    self.published.lock().unwrap().push(delivery);
+                }
+            }
+        }
     }
 
     pub async fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>, who: Option<&Caller>) -> Reply {
@@ -238,7 +288,7 @@ impl Api {
 
     pub async fn call_raw(
         &self,
-        app: &local_server::App,
+        app: &Invitations,
         method: &str,
         path: &str,
         body: Option<&str>,
@@ -260,8 +310,9 @@ impl Api {
         Reply { status: parts.status.as_u16(), headers: parts.headers, body }
     }
 
-    /// Messages on the email queue since the last call.
+    /// Messages on the email queue since the last call, once the pipes have carried every change.
     pub async fn queued(&self) -> Vec<invitations::queue::SendInvitationEmail> {
+        self.pump().await;
         drain_queue(&self.sqs, &self.queue_url)
             .await
             .iter()

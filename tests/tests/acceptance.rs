@@ -22,7 +22,7 @@ async fn setup() -> Setup {
     let api = Api::new().await;
     let reconcile_url = sqs_queue(&api.sqs).await;
     let trigger = Trigger {
-        app: api.app.without_email_queue(),
+        app: api.app.clone(),
         reconcile_queue: Arc::new(SqsQueue::new(api.sqs.clone(), reconcile_url.clone())),
         deadline: ACCEPT_DEADLINE,
     };
@@ -239,16 +239,12 @@ async fn a_hung_database_hands_off_to_the_reconciler_which_finishes_the_job() {
     let message: serde_json::Value = serde_json::from_str(&handed_off[0]).unwrap();
     assert_eq!(message["user_id"], "sub-p");
     let batch =
-        reconcile_signups::handle(&api.app.without_email_queue(), sqs_event(&[("r1".into(), handed_off[0].clone())]))
-            .await
-            .unwrap();
+        reconcile_signups::handle(&api.app.clone(), sqs_event(&[("r1".into(), handed_off[0].clone())])).await.unwrap();
     assert!(batch.batch_item_failures.is_empty());
     assert_eq!(role_in(&api, &signed_up("sub-p", &email), &pid).await.as_deref(), Some("editor"));
     let body = api.call("GET", &format!("/api/v1/projects/{pid}/invitations/{id}"), None, Some(&owner)).await.body;
     assert_eq!((body["status"].as_u64(), body["accepted_by"].as_str()), (Some(2), Some("sub-p")));
     // A broken message is reported, not lost silently.
-    let broken = reconcile_signups::handle(&api.app.without_email_queue(), sqs_event(&[("bad".into(), "{}".into())]))
-        .await
-        .unwrap();
+    let broken = reconcile_signups::handle(&api.app.clone(), sqs_event(&[("bad".into(), "{}".into())])).await.unwrap();
     assert_eq!(broken.batch_item_failures.len(), 1);
 }

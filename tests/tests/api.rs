@@ -1,6 +1,8 @@
 //! Every endpoint through real API Gateway v2 events, against DynamoDB Local and moto SQS.
 
+use integration_tests::fault_proxy::{Fault, FaultProxy};
 use integration_tests::*;
+use invitations::Invitations;
 use invitations::Settings;
 use serde_json::json;
 use time::Duration;
@@ -400,26 +402,42 @@ async fn the_invitee_lists_accepts_and_declines_with_a_verified_email() {
     assert_eq!(api.call("GET", "/api/v1/me/invitations", None, Some(&jane)).await.body, json!([]));
 }
 
-/// A queue that is not there: every send fails, as when SQS is down.
-fn broken_queue(api: &Api) -> std::sync::Arc<dyn invitations::queue::Queue> {
-    let missing = format!("{}/123456789012/no-such-queue", moto_endpoint());
-    std::sync::Arc::new(invitations::queue::sqs::SqsQueue::new(api.sqs.clone(), missing))
+#[tokio::test]
+async fn a_send_request_reaches_the_queue_from_the_table_even_when_the_api_dies_after_its_commit() {
+    let api = Api::new().await;
+    let (owner, pid) = api.project().await;
+    // The create's transaction commits, and then the function dies before it answers: the
+    // database did the work, the caller never heard back.
+    let proxy = FaultProxy::start(&dynamodb_endpoint()).await;
+    proxy.inject("TransactWriteItems", Fault::ForwardThenHang, 1);
+    let dying = Invitations::new(
+        std::sync::Arc::new(invitations::store::dynamodb::DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk_config(&proxy.url)),
+            api.store.table(),
+        )),
+        api.clock.clone(),
+        Settings::default(),
+    );
+    let body = json!({"email": "jane@example.com", "role": "editor"}).to_string();
+    let path = format!("/api/v1/projects/{pid}/invitations");
+    let call = api.call_raw(&dying, "POST", &path, Some(&body), Some(&owner));
+    assert!(tokio::time::timeout(std::time::Duration::from_millis(500), call).await.is_err(), "the call never ends");
+    // The invitation is there, and its send request comes from the table's stream.
+    let listed = api.call("GET", &path, None, Some(&owner)).await;
+    assert_eq!(listed.body.as_array().map(Vec::len), Some(1));
+    let id = listed.body[0]["id"].as_str().unwrap();
+    let queued = api.queued().await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].invitation_id.to_string(), id);
+    assert!(api.queued().await.is_empty(), "once");
 }
 
 #[tokio::test]
-async fn a_failed_enqueue_keeps_the_invitation_marked_not_queued_and_resend_repairs_it() {
+async fn every_change_is_in_the_project_s_event_log_and_on_the_bus() {
     let api = Api::new().await;
     let (owner, pid) = api.project().await;
-    let broken = api.with_queue(broken_queue(&api));
-    let body = json!({"email": "jane@example.com", "role": "editor"}).to_string();
-    let created =
-        api.call_raw(&broken, "POST", &format!("/api/v1/projects/{pid}/invitations"), Some(&body), Some(&owner)).await;
-    assert_eq!(created.status, 201);
-    assert_eq!(created.body["delivery_status"], "not_queued");
-    let id = created.body["id"].as_str().unwrap().to_owned();
-    let read = api.call("GET", &format!("/api/v1/projects/{pid}/invitations/{id}"), None, Some(&owner)).await;
-    assert_eq!(read.body["delivery_status"], "not_queued", "the failure is recorded, not only reported");
-    assert!(api.queued().await.is_empty());
+    let jane = user_with_email(&unique_email("jane"));
+    let id = api.invite(&owner, &pid, jane.email.as_deref().unwrap(), "editor").await;
     api.clock.advance(Duration::seconds(60));
     let resend = api
         .call(
@@ -430,7 +448,60 @@ async fn a_failed_enqueue_keeps_the_invitation_marked_not_queued_and_resend_repa
         )
         .await;
     assert_eq!(resend.status, 200);
-    assert_eq!(api.queued().await.len(), 1);
-    let read = api.call("GET", &format!("/api/v1/projects/{pid}/invitations/{id}"), None, Some(&owner)).await;
-    assert_eq!(read.body["delivery_status"], "queued");
+    let accepted =
+        api.call("POST", &format!("/api/v1/projects/{pid}/invitations/{id}/accept"), None, Some(&jane)).await;
+    assert_eq!(accepted.status, 200);
+
+    let log = api.call("GET", &format!("/api/v1/projects/{pid}/events"), None, Some(&owner)).await;
+    assert_eq!(log.status, 200, "{log:?}");
+    let types: Vec<&str> = log.body.as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "member.added",
+            "invitation.accepted",
+            "invitation.resent",
+            "invitation.created",
+            "member.added",
+            "project.created"
+        ]
+    );
+    let created = &log.body[3];
+    assert_eq!(created["invitation_id"], id.as_str());
+    assert_eq!(created["actor"], owner.user_id.as_str());
+    assert_eq!(
+        (created["email"].as_str(), created["role"].as_str(), created["status"].as_str()),
+        (jane.email.as_deref(), Some("editor"), Some("pending"))
+    );
+    assert_eq!(log.body[1]["member_id"], jane.user_id.as_str());
+    let text = log.body.to_string();
+    assert!(!text.contains("invitation_url") && !text.contains("http"), "no link in an event: {text}");
+
+    // Filters, pagination (newest first) and who may read it.
+    let by_type =
+        api.call("GET", &format!("/api/v1/projects/{pid}/events?type=invitation.resent"), None, Some(&owner)).await;
+    assert_eq!(by_type.body.as_array().map(Vec::len), Some(1));
+    let by_invitation =
+        api.call("GET", &format!("/api/v1/projects/{pid}/events?invitation_id={id}"), None, Some(&owner)).await;
+    assert_eq!(by_invitation.body.as_array().map(Vec::len), Some(3));
+    let first = api.call("GET", &format!("/api/v1/projects/{pid}/events?limit=2"), None, Some(&owner)).await;
+    assert_eq!(first.body.as_array().map(Vec::len), Some(2));
+    let next = first.header("link").unwrap().split(['<', '>']).nth(1).unwrap().to_owned();
+    let second = api.call("GET", &next, None, Some(&owner)).await;
+    assert_eq!(second.body[0]["type"], "invitation.resent");
+    let bad = api.call("GET", &format!("/api/v1/projects/{pid}/events?type=nope"), None, Some(&owner)).await;
+    assert_eq!((bad.status, bad.code(), bad.body["field"].as_str()), (400, "invalid_type", Some("type")));
+    assert_eq!(api.call("GET", &format!("/api/v1/projects/{pid}/events"), None, Some(&jane)).await.status, 403);
+    assert_eq!(api.call("GET", &format!("/api/v1/projects/{pid}/events"), None, Some(&user("x"))).await.status, 404);
+
+    // The events pipe publishes each one, as the template's input template shapes it.
+    api.pump().await;
+    let published = api.published.lock().unwrap().clone();
+    let on_bus: Vec<serde_json::Value> = published.iter().map(|d| serde_json::from_str(&d.body).unwrap()).collect();
+    assert_eq!(on_bus.len(), 6);
+    let accepted_event = on_bus.iter().find(|e| e["type"] == "invitation.accepted").unwrap();
+    assert_eq!(accepted_event["member_id"], jane.user_id.as_str());
+    assert_eq!(accepted_event["project_id"], pid.as_str());
+    let delivery = published.iter().find(|d| d.detail_type.as_deref() == Some("invitation.accepted")).unwrap();
+    assert_eq!(delivery.source.as_deref(), Some("project-invitations"));
 }

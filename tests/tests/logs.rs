@@ -3,8 +3,6 @@
 //! with its whole cause, and no line holds an email address.
 
 use integration_tests::*;
-use invitations::queue::memory::MemoryQueue;
-use invitations::queue::Queue;
 use invitations::store::dynamodb::DynamoStore;
 use invitations::wiring::json_logs;
 use invitations::{Invitations, Settings};
@@ -61,15 +59,13 @@ async fn every_line_carries_its_ids_and_its_cause_and_no_line_an_address() {
 
     // The same API over a table nobody answers for: a 503, logged with its cause.
     let unreachable = aws_sdk_dynamodb::Client::new(&sdk_config("http://127.0.0.1:1"));
-    let down: local_server::App =
-        Invitations::new(Arc::new(DynamoStore::new(unreachable, "t")), api.clock.clone(), Settings::default())
-            .with_email_queue(Arc::new(MemoryQueue::new()) as Arc<dyn Queue>);
+    let down = Invitations::new(Arc::new(DynamoStore::new(unreachable, "t")), api.clock.clone(), Settings::default());
     let path = format!("/api/v1/projects/{pid}/invitations/{id}");
     assert_eq!(api.call_raw(&down, "GET", &path, None, Some(&owner)).await.status, 503);
 
     // An SQS record that can never be read.
     let garbage = sqs_event(&[("message-7".into(), "not an event".into())]);
-    ses_events::handle(&api.app.without_email_queue(), garbage).await.unwrap();
+    ses_events::handle(&api.app.clone(), garbage).await.unwrap();
 
     let lines = logs.lines();
     let created = line(&lines, "invitation created");

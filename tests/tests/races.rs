@@ -1,7 +1,6 @@
 //! Real concurrency against DynamoDB Local: the rules hold because they are conditions.
 
 use integration_tests::*;
-use invitations::queue::memory::MemoryQueue;
 use invitations::InvitationStatus;
 use invitations::{AppError, Role};
 use std::sync::Arc;
@@ -10,7 +9,7 @@ use std::sync::Arc;
 async fn fifty_concurrent_creates_of_one_address_make_one_invitation() {
     let store = Arc::new(dynamo_store().await);
     let (service, _) = service(store.clone());
-    let service = Arc::new(service.with_email_queue(Arc::new(MemoryQueue::new())));
+    let service = Arc::new(service);
     let owner = user("owner");
     let project = service.create_project(&owner, new_project("Race", &[])).await.unwrap();
     let tasks: Vec<_> = (0..50)
@@ -43,7 +42,7 @@ async fn store_pending(store: &dyn invitations::store::Store, email: &str) -> us
 async fn accept_racing_revoke_has_exactly_one_winner_every_round() {
     let store = Arc::new(dynamo_store().await);
     let (service, _) = service(store.clone());
-    let service = Arc::new(service.with_email_queue(Arc::new(MemoryQueue::new())));
+    let service = Arc::new(service);
     let owner = user("owner");
     let (mut accepts, mut revokes) = (0, 0);
     for round in 0..100 {

@@ -67,7 +67,7 @@ fn openapi_router_and_template_agree() {
     let template_keys: BTreeSet<String> = template_routes.iter().map(|(route, _)| route.clone()).collect();
     assert_eq!(openapi_routes(), router, "openapi.yaml vs the function crates' ROUTEs");
     assert_eq!(template_keys, router, "template.yaml vs the function crates' ROUTEs");
-    assert_eq!(router.len(), 12);
+    assert_eq!(router.len(), 13);
 }
 
 #[test]
@@ -90,5 +90,33 @@ fn every_bootstrap_is_linked_by_the_bootstrap_build_script() {
             manifest.lines().any(|line| line.trim() == r#"build = "../../infra/bootstrap-link.rs""#),
             "{name} does not use infra/bootstrap-link.rs"
         );
+    }
+}
+
+#[test]
+fn no_api_function_may_send_to_a_queue_and_the_table_streams_to_the_pipes() {
+    let doc = yaml("template.yaml");
+    for (id, resource) in doc["Resources"].as_mapping().unwrap() {
+        let has_api_route = resource["Properties"]["Events"]
+            .as_mapping()
+            .is_some_and(|events| events.values().any(|e| e["Type"] == "HttpApi"));
+        if !has_api_route {
+            continue;
+        }
+        let policies = serde_norway::to_string(&resource["Properties"]["Policies"]).unwrap();
+        assert!(!policies.contains("sqs:"), "{id:?} may call SQS: the table's stream feeds the queues");
+        assert!(resource["Properties"]["Environment"]["Variables"]["EMAIL_QUEUE_URL"].is_null(), "{id:?}");
+    }
+    assert_eq!(doc["Resources"]["Table"]["Properties"]["StreamSpecification"]["StreamViewType"], "NEW_IMAGE");
+    let pipes = integration_tests::template_pipes();
+    let names: BTreeSet<&str> = pipes.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, BTreeSet::from(["EmailPipe", "EventsPipe"]));
+    for pipe in &pipes {
+        let source = &doc["Resources"][pipe.name.as_str()]["Properties"];
+        assert_eq!(serde_norway::to_string(&source["Source"]).unwrap().trim(), "!GetAtt Table.StreamArn");
+        let parameters = &source["SourceParameters"]["DynamoDBStreamParameters"];
+        let dlq = serde_norway::to_string(&parameters["DeadLetterConfig"]["Arn"]).unwrap();
+        assert_eq!(dlq.trim(), "!GetAtt PipesDeadLetterQueue.Arn", "{} has a DLQ", pipe.name);
+        assert!(parameters["MaximumRetryAttempts"].as_u64().is_some(), "{} retries", pipe.name);
     }
 }

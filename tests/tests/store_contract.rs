@@ -3,12 +3,11 @@
 
 use integration_tests::*;
 use invitations::domain::{
-    Cursor, Grant, InvitationChanges, InvitationId, InvitationStatus, Inviter, Membership, Page, PageRequest, Policy,
-    ProjectId, UserId,
+    Actor, Cursor, Event, Grant, InvitationChanges, InvitationId, InvitationStatus, Inviter, Membership, Page,
+    PageRequest, Policy, ProjectId, UserId,
 };
-use invitations::queue::memory::MemoryQueue;
 use invitations::store::{
-    Acceptance, CreateGuard, InvitationKey, PendingInvitation, Store, StoreError, StoreResult, Transition,
+    Acceptance, CreateGuard, EventFilter, InvitationKey, PendingInvitation, Store, StoreError, StoreResult, Transition,
 };
 use invitations::{AppError, Email, Invitation, Project, Role};
 use std::sync::Arc;
@@ -45,13 +44,12 @@ contract!(
 );
 
 /// The service as the functions that invite build it, over an in-memory queue.
-type Service = invitations::Invitations<Arc<MemoryQueue>>;
+type Service = invitations::Invitations;
 
 async fn setup(
     store: Arc<dyn Store>,
 ) -> (Service, Arc<invitations::clock::ManualClock>, invitations::Caller, ProjectId) {
     let (service, clock) = service(store);
-    let service = service.with_email_queue(Arc::new(MemoryQueue::new()));
     let owner = user("owner");
     let project = service.create_project(&owner, new_project("Field survey", &[])).await.unwrap();
     (service, clock, owner, project.id)
@@ -129,7 +127,6 @@ async fn only_managers_and_owners_invite_and_never_above_their_role(store: Arc<d
 
 async fn a_project_allow_list_refuses_other_domains(store: Arc<dyn Store>) {
     let (service, _) = service(store.clone());
-    let service = service.with_email_queue(Arc::new(MemoryQueue::new()));
     let owner = user("owner");
     let project =
         service.create_project(&owner, new_project("Corp", &["example.com", "*.corp.example.org"])).await.unwrap();
@@ -151,7 +148,8 @@ async fn a_failed_create_writes_nothing(store: Arc<dyn Store>) {
         min_inviter_role: Role::Manager,
         domain_candidates: vec!["example.com".into()],
     };
-    assert_eq!(store.create_invitation(&invitation, &guard, None).await, Err(StoreError::NotMember));
+    let created = Event::invitation_created(&invitation, &Actor::System);
+    assert_eq!(store.create_invitation(&invitation, &guard, None, &created).await, Err(StoreError::NotMember));
     assert!(store.invitations_by_key(&[(pid.clone(), invitation.id)]).await.unwrap().is_empty());
     assert!(store.pending_for_email("ghost@example.com").await.unwrap().is_empty());
     // A duplicate leaves the first invitation alone and adds nothing.
@@ -165,7 +163,7 @@ async fn a_failed_create_writes_nothing(store: Arc<dyn Store>) {
     );
     let guard = CreateGuard { inviter: owner.user_id.clone(), ..guard };
     assert!(
-        matches!(store.create_invitation(&second, &guard, None).await, Err(StoreError::DuplicatePending(m)) if m.invitation_id == first.id)
+        matches!(store.create_invitation(&second, &guard, None, &Event::invitation_created(&second, &Actor::System)).await, Err(StoreError::DuplicatePending(m)) if m.invitation_id == first.id)
     );
     assert!(store.invitations_by_key(&[(pid.clone(), second.id)]).await.unwrap().is_empty());
     let page = store.invitations(&pid, None, now, &PageRequest::default()).await.unwrap();
@@ -218,9 +216,10 @@ async fn a_stale_version_is_refused_and_leaves_the_state_alone(store: Arc<dyn St
     let inv = service.create_invitation(&owner, &pid, new_invitation("jane@example.com", "editor")).await.unwrap();
     let now = service.now();
     let revoked = inv.revoke(now).unwrap();
-    store.save(Transition { from: &inv, to: &revoked }).await.unwrap();
+    store.save(Transition { from: &inv, to: &revoked, event: &logged(&inv, &revoked) }).await.unwrap();
     let declined = inv.decline(now).unwrap();
-    assert_eq!(store.save(Transition { from: &inv, to: &declined }).await, Err(StoreError::Conflict));
+    let stale = Transition { from: &inv, to: &declined, event: &logged(&inv, &declined) };
+    assert_eq!(store.save(stale).await, Err(StoreError::Conflict));
     let stored = store.invitations_by_key(&[(pid.clone(), inv.id)]).await.unwrap();
     assert_eq!(stored[0].status, InvitationStatus::Revoked);
 }
@@ -342,8 +341,20 @@ async fn sign_up_accepts_every_pending_invitation_once(store: Arc<dyn Store>) {
     assert_eq!(service.project(&jane, &third.id).await.unwrap_err(), AppError::NotFound);
 }
 
-fn acceptances(planned: &[(Invitation, Invitation, Grant)]) -> Vec<Acceptance<'_>> {
-    planned.iter().map(|(from, to, grant)| Acceptance { transition: Transition { from, to }, grant }).collect()
+/// The event a transition writes, as the service would log it.
+fn logged(from: &Invitation, to: &Invitation) -> Event {
+    Event::transition(from, to, &Actor::System, to.accepted_at.unwrap_or(to.created_at))
+}
+
+fn acceptances(planned: &[(Invitation, Invitation, Grant, Event)]) -> Vec<Acceptance<'_>> {
+    planned
+        .iter()
+        .map(|(from, to, grant, event)| Acceptance {
+            transition: Transition { from, to, event },
+            grant,
+            member_event: None,
+        })
+        .collect()
 }
 
 /// Jane invited to three projects: the projects and the invitations as stored.
@@ -369,13 +380,15 @@ async fn a_batch_of_acceptances_is_all_or_none(store: Arc<dyn Store>) {
     let jane = user_with_email("jane@example.com");
     let (projects, read) = three_invitations(&service, &owner, &store).await;
     let now = service.now();
-    let plan = |invitations: &[Invitation]| -> Vec<(Invitation, Invitation, Grant)> {
+    let plan = |invitations: &[Invitation]| -> Vec<(Invitation, Invitation, Grant, Event)> {
         invitations
             .iter()
             .map(|inv| {
                 let grant =
                     Membership::grant(None, &inv.project_id, &jane.user_id, jane.email.as_deref(), inv.role, now);
-                (inv.clone(), inv.accept(&jane.user_id, now).unwrap(), grant)
+                let accepted = inv.accept(&jane.user_id, now).unwrap();
+                let event = logged(inv, &accepted);
+                (inv.clone(), accepted, grant, event)
             })
             .collect()
     };
@@ -460,8 +473,8 @@ struct ChangesBeforeFirstBatch {
 
 #[async_trait::async_trait]
 impl Store for ChangesBeforeFirstBatch {
-    async fn create_project(&self, project: &Project, owner: &Membership) -> StoreResult<()> {
-        self.inner.create_project(project, owner).await
+    async fn create_project(&self, project: &Project, owner: &Membership, events: &[Event]) -> StoreResult<()> {
+        self.inner.create_project(project, owner, events).await
     }
     async fn project_and_membership(
         &self,
@@ -478,8 +491,9 @@ impl Store for ChangesBeforeFirstBatch {
         invitation: &Invitation,
         guard: &CreateGuard,
         supersedes: Option<Transition<'_>>,
+        event: &Event,
     ) -> StoreResult<()> {
-        self.inner.create_invitation(invitation, guard, supersedes).await
+        self.inner.create_invitation(invitation, guard, supersedes, event).await
     }
     async fn invitation_and_membership(
         &self,
@@ -498,6 +512,14 @@ impl Store for ChangesBeforeFirstBatch {
     ) -> StoreResult<Page<Invitation>> {
         self.inner.invitations(project_id, status, now, page).await
     }
+    async fn events(
+        &self,
+        project_id: &ProjectId,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Event>> {
+        self.inner.events(project_id, filter, page).await
+    }
     async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>> {
         self.inner.pending_for_email(email_normalized).await
     }
@@ -512,7 +534,8 @@ impl Store for ChangesBeforeFirstBatch {
     }
     async fn accept_batch(&self, acceptances: &[Acceptance<'_>]) -> StoreResult<()> {
         if !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            self.inner.save(Transition { from: &self.from, to: &self.to }).await.unwrap();
+            let event = logged(&self.from, &self.to);
+            self.inner.save(Transition { from: &self.from, to: &self.to, event: &event }).await.unwrap();
         }
         self.inner.accept_batch(acceptances).await
     }

@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 
 pub const ROUTE: &str = "POST /api/v1/projects/{pk}/invitations/{id}/accept";
 
-pub async fn handle<E>(app: &Invitations<E>, request: Request) -> Result<Response<Body>, AppError> {
+pub async fn handle(app: &Invitations, request: Request) -> Result<Response<Body>, AppError> {
     let caller = caller(&request)?;
     let (project_id, id) = invitation_in_path(&request)?;
     Ok(ok(&InvitationView::of(app, &app.accept(&caller, &project_id, id).await?)))

@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, Response};
 
 pub const ROUTE: &str = "POST /api/v1/projects";
 
-pub async fn handle<E>(app: &Invitations<E>, request: Request) -> Result<Response<Body>, AppError> {
+pub async fn handle(app: &Invitations, request: Request) -> Result<Response<Body>, AppError> {
     let caller = caller(&request)?;
     let new: NewProject = parsed_body::<CreateProjectBody, _>(&request)?;
     Ok(created(&ProjectView::new(&app.create_project(&caller, new).await?, Role::Owner)))

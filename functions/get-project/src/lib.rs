@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 
 pub const ROUTE: &str = "GET /api/v1/projects/{pk}";
 
-pub async fn handle<E>(app: &Invitations<E>, request: Request) -> Result<Response<Body>, AppError> {
+pub async fn handle(app: &Invitations, request: Request) -> Result<Response<Body>, AppError> {
     let caller = caller(&request)?;
     let (project, role) = app.project(&caller, &project_in_path(&request)?).await?;
     Ok(ok(&ProjectView::new(&project, role)))

@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, Response};
 
 pub const ROUTE: &str = "GET /api/v1/projects/{pk}/invitations";
 
-pub async fn handle<E>(app: &Invitations<E>, request: Request) -> Result<Response<Body>, AppError> {
+pub async fn handle(app: &Invitations, request: Request) -> Result<Response<Body>, AppError> {
     let caller = caller(&request)?;
     let project_id = project_in_path(&request)?;
     let (status, page) = (status_param(&request)?, page_params(&request, |key| InvitationId::parse(key).is_ok())?);

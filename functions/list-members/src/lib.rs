@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 
 pub const ROUTE: &str = "GET /api/v1/projects/{pk}/members";
 
-pub async fn handle<E>(app: &Invitations<E>, request: Request) -> Result<Response<Body>, AppError> {
+pub async fn handle(app: &Invitations, request: Request) -> Result<Response<Body>, AppError> {
     let (caller, project_id) = (caller(&request)?, project_in_path(&request)?);
     let members = app.members(&caller, &project_id, &page_params(&request, |key| !key.is_empty())?).await?;
     let views: Vec<MemberView> = members.items.iter().map(MemberView::from).collect();

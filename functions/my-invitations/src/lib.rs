@@ -7,7 +7,7 @@ use lambda_http::{Body, Request, Response};
 
 pub const ROUTE: &str = "GET /api/v1/me/invitations";
 
-pub async fn handle<E>(app: &Invitations<E>, request: Request) -> Result<Response<Body>, AppError> {
+pub async fn handle(app: &Invitations, request: Request) -> Result<Response<Body>, AppError> {
     let invitations = app.my_invitations(&caller(&request)?).await?;
     Ok(ok(&invitations.iter().map(|i| InvitationView::of(app, i)).collect::<Vec<_>>()))
 }

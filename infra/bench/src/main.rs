@@ -13,7 +13,6 @@ mod runtime_api;
 use futures::StreamExt;
 use invitations::clock::SystemClock;
 use invitations::domain::{DomainAllowList, Email, NewInvitation, NewProject, ProjectName};
-use invitations::queue::sqs::SqsQueue;
 use invitations::store::dynamodb::DynamoStore;
 use invitations::store::Store;
 use invitations::{Caller, Invitations, ProjectId, Role, Settings, UserId};
@@ -136,7 +135,7 @@ struct Fixture {
     table: String,
     email_queue: String,
     reconcile_queue: String,
-    app: Invitations<SqsQueue>,
+    app: Invitations,
     owner: Caller,
     project: ProjectId,
 }
@@ -470,8 +469,7 @@ async fn main() {
     };
     let email_queue = queue(format!("bench-emails-{}", uuid::Uuid::new_v4().simple())).await;
     let reconcile_queue = queue(format!("bench-reconcile-{}", uuid::Uuid::new_v4().simple())).await;
-    let app = Invitations::new(Arc::new(store), Arc::new(SystemClock), Settings::default())
-        .with_email_queue(SqsQueue::new(sqs.clone(), email_queue.clone()));
+    let app = Invitations::new(Arc::new(store), Arc::new(SystemClock), Settings::default());
     let owner = Caller {
         user_id: UserId::parse("bench-owner").unwrap(),
         email: Some("owner@example.com".into()),

@@ -4,18 +4,16 @@
 
 pub mod identity;
 pub mod outbox;
+pub mod relay;
 pub mod server;
 
 use futures::future::BoxFuture;
-use invitations::queue::Queue;
 use invitations::Invitations;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
-/// The service every route is served by: in a deployment each function builds only what it
-/// needs; locally one service has it all.
-pub type App = Invitations<Arc<dyn Queue>>;
+/// The service every route is served by.
+pub type App = Invitations;
 
 pub type Handler = for<'a> fn(&'a App, Request) -> BoxFuture<'a, Response<Body>>;
 
@@ -43,6 +41,7 @@ pub fn routes() -> Vec<Route> {
         route!(get_project),
         route!(list_members),
         route!(list_invitations),
+        route!(list_events),
         route!(create_invitation),
         route!(update_invitation),
         route!(get_invitation),

@@ -23,15 +23,25 @@ use invitations::wiring::{required_env, settings_from_env, templates_from_env};
 use invitations::Invitations;
 use local_server::identity::LocalIdentity;
 use local_server::outbox::OutboxMailer;
+use local_server::relay::{Changes, Relay};
 use local_server::server::{Inbox, LocalApi};
+use pipes_emulator::stream::StreamReader;
 use post_confirmation::{Trigger, ACCEPT_DEADLINE};
 use send_invitation_email::Sender;
 use std::sync::Arc;
+use tokio::sync::Mutex;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 fn setting(name: &str, default: &str) -> String {
     std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+}
+
+/// The stream of an existing table.
+async fn stream_of(aws: &aws_config::SdkConfig, table: &str) -> Result<String, BoxError> {
+    let described = dynamodb_client(aws).describe_table().table_name(table).send().await?;
+    let arn = described.table.and_then(|t| t.latest_stream_arn);
+    arn.ok_or_else(|| format!("table {table} has no stream: delete it and let the local server create it").into())
 }
 
 #[tokio::main]
@@ -46,15 +56,28 @@ async fn main() -> Result<(), BoxError> {
     let settings = settings_from_env()?;
     let aws = sdk_config(Timeouts::API).await;
 
-    let store: Arc<dyn Store> = match setting("LOCAL_STORE", "memory").as_str() {
+    let (store, changes): (Arc<dyn Store>, Changes) = match setting("LOCAL_STORE", "memory").as_str() {
         "dynamodb" => {
-            let store = DynamoStore::new(dynamodb_client(&aws), setting("TABLE_NAME", "invitations-local"));
-            if store.create_table().await.is_ok() {
-                tracing::info!("created the DynamoDB table");
-            }
-            Arc::new(store)
+            let store = DynamoStore::new(dynamodb_client(&aws), setting("TABLE_NAME", "invitations-local"))
+                .retaining_events_for(settings.event_retention);
+            let stream_arn = match store.create_table().await {
+                Ok(arn) => arn,
+                Err(_) => stream_of(&aws, &setting("TABLE_NAME", "invitations-local")).await?,
+            };
+            let mut streams = aws_sdk_dynamodbstreams::config::Builder::from(&aws);
+            streams.set_endpoint_url(invitations::sdk_config::endpoint_for("DYNAMODB"));
+            let streams = aws_sdk_dynamodbstreams::Client::from_conf(streams.build());
+            (Arc::new(store), Changes::Stream(Mutex::new(StreamReader::new(streams, stream_arn))))
         }
-        _ => Arc::new(MemoryStore::new()),
+        _ => {
+            let store = Arc::new(MemoryStore::new());
+            let changes = Changes::Memory {
+                store: store.clone(),
+                read: std::sync::Mutex::new(0),
+                retention: settings.event_retention,
+            };
+            (store, changes)
+        }
     };
     let (email_queue, emails): (Arc<dyn Queue>, Inbox) = match setting("LOCAL_QUEUE", "memory").as_str() {
         "sqs" => {
@@ -75,18 +98,17 @@ async fn main() -> Result<(), BoxError> {
 
     let delivery =
         EmailDelivery::new(store.clone(), Arc::new(SystemClock), settings.clone(), mailer, templates_from_env());
-    let app: local_server::App = Invitations::new(store, Arc::new(SystemClock), settings).with_email_queue(email_queue);
+    let app = Invitations::new(store, Arc::new(SystemClock), settings);
     let reconcile_queue = Arc::new(MemoryQueue::new());
+    let relay =
+        Relay { changes, pipes: Relay::template_pipes(), email_queue, events_file: outbox.join("events.jsonl") };
     let local = Arc::new(LocalApi {
         app: app.clone(),
         routes: local_server::routes(),
         identity: LocalIdentity::default(),
-        trigger: Trigger {
-            app: app.without_email_queue(),
-            reconcile_queue: reconcile_queue.clone(),
-            deadline: ACCEPT_DEADLINE,
-        },
+        trigger: Trigger { app, reconcile_queue: reconcile_queue.clone(), deadline: ACCEPT_DEADLINE },
         sender: Sender { delivery },
+        relay,
         emails,
         reconciles: Inbox::Memory(reconcile_queue),
         wake: tokio::sync::Notify::new(),

@@ -1,7 +1,9 @@
 //! The local HTTP server: API routes go through the Lambdas' handlers; `/local/signup` and
-//! `/local/login` stand in for Cognito; a background loop delivers the queues in process.
+//! `/local/login` stand in for Cognito; a background loop carries the table's changes through
+//! the pipes and delivers the queues in process, in commit order.
 
 use crate::identity::{LocalIdentity, SignUpError};
+use crate::relay::Relay;
 use crate::{dispatch, App, Claims, HttpRequest, Route};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
@@ -69,6 +71,7 @@ pub struct LocalApi {
     pub identity: LocalIdentity,
     pub trigger: Trigger,
     pub sender: Sender,
+    pub relay: Relay,
     pub emails: Inbox,
     pub reconciles: Inbox,
     pub wake: Notify,
@@ -183,11 +186,13 @@ impl LocalApi {
         }
     }
 
-    /// Delivers both queues through the real handlers, until the process ends.
+    /// Carries the changes through the pipes and delivers both queues through the real
+    /// handlers, until the process ends.
     pub async fn deliver_forever(self: Arc<Self>) {
         let mut attempts: HashMap<String, usize> = HashMap::new();
         loop {
             let _ = tokio::time::timeout(Duration::from_millis(500), self.wake.notified()).await;
+            self.relay.run_once().await;
             for (body, receipt) in self.emails.receive().await {
                 match self.sender.send(&body).await {
                     Ok(outcome) => {
@@ -201,7 +206,7 @@ impl LocalApi {
                 }
             }
             for (body, receipt) in self.reconciles.receive().await {
-                match reconcile_signups::reconcile(&self.trigger.app, &body).await {
+                match reconcile_signups::reconcile(&self.app, &body).await {
                     Ok(_) => self.reconciles.done(receipt).await,
                     Err(err) => {
                         let reason = Chain(&err).to_string();

@@ -55,7 +55,21 @@ fn the_readme_walkthrough_works_against_make_run() {
     );
     assert!(stdout.contains(r#"{"email":"jane.doe@example.com","role":"editor"}"#), "{stdout}");
     assert!(stdout.contains(r#"{"email":"owner@example.com","role":"owner"}"#), "{stdout}");
-    let emails: Vec<_> = std::fs::read_dir(workdir.join("outbox")).unwrap().collect();
-    assert_eq!(emails.len(), 1, "one email in the outbox");
+    let files: Vec<_> = std::fs::read_dir(workdir.join("outbox")).unwrap().map(|f| f.unwrap().path()).collect();
+    let emails = files.iter().filter(|path| path.extension().is_some_and(|e| e == "eml")).count();
+    assert_eq!(emails, 1, "one email in the outbox");
+    // The events went out on the (local) bus, in the order they were committed.
+    let events = std::fs::read_to_string(workdir.join("outbox/events.jsonl")).unwrap();
+    let types: Vec<String> = events
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["detail-type"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let project = ["project.created", "member.added", "invitation.created"];
+    assert_eq!(types[..3], project, "{types:?}");
+    let accepted = types.iter().position(|t| t == "invitation.accepted").expect("the acceptance was published");
+    let sent = types.iter().position(|t| t == "invitation.email.sent").expect("the send was published");
+    assert!(sent < accepted, "{types:?}");
     let _ = std::fs::remove_dir_all(&workdir);
 }

@@ -117,7 +117,7 @@ display_as_inner!(ProjectId, UserId, InvitationId);
 static V7_CONTEXT: Mutex<ContextV7> = Mutex::new(ContextV7::new());
 
 /// A UUIDv7 for `now`, monotonic within the process.
-fn time_ordered_uuid(now: OffsetDateTime) -> Uuid {
+pub(crate) fn time_ordered_uuid(now: OffsetDateTime) -> Uuid {
     let nanos = now.unix_timestamp_nanos().max(0);
     let seconds = (nanos / 1_000_000_000) as u64;
     let subsec = (nanos % 1_000_000_000) as u32;

@@ -30,6 +30,20 @@ impl InvitationStatus {
         use InvitationStatus::*;
         [Pending, Accepted, Revoked, Declined, Expired].into_iter().find(|s| s.code() == code)
     }
+    pub fn from_name(name: &str) -> Option<Self> {
+        use InvitationStatus::*;
+        [Pending, Accepted, Revoked, Declined, Expired].into_iter().find(|s| s.name() == name)
+    }
+    /// The status's name, as events carry it.
+    pub fn name(self) -> &'static str {
+        match self {
+            InvitationStatus::Pending => "pending",
+            InvitationStatus::Accepted => "accepted",
+            InvitationStatus::Revoked => "revoked",
+            InvitationStatus::Declined => "declined",
+            InvitationStatus::Expired => "expired",
+        }
+    }
 }
 
 /// What happened to the invitation's email.
@@ -154,8 +168,10 @@ pub enum TransitionError {
     Cooldown { retry_after_secs: u64 },
     #[error("the last email to this address {0}; change the address before resending")]
     Undeliverable(&'static str),
-    #[error("the send was already claimed or superseded")]
+    #[error("there is nothing to send: not pending, superseded or already sent")]
     SendNotClaimable,
+    #[error("another sender holds the send")]
+    SendInProgress { until: OffsetDateTime },
 }
 
 /// The rules' tunables, from the environment.
@@ -169,7 +185,7 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Self { ttl: Duration::days(14), resend_cooldown: Duration::seconds(60), send_lease: Duration::minutes(5) }
+        Self { ttl: Duration::days(14), resend_cooldown: Duration::seconds(60), send_lease: Duration::seconds(60) }
     }
 }
 
@@ -355,7 +371,6 @@ impl Invitation {
         }
         if address_changed {
             next.restart_send(now, policy);
-            next.0.delivery.message_id = None;
         }
         Ok(Updated { invitation: next, resend: address_changed })
     }
@@ -369,6 +384,8 @@ impl Invitation {
         self.0.delivery.reason = None;
         self.0.delivery.updated_at = now;
         self.0.delivery.lease_until = None;
+        // The previous email's events must not land on this send.
+        self.0.delivery.message_id = None;
     }
 
     /// The queue refused the message: say so, so nobody waits for an email that is not coming.
@@ -380,28 +397,34 @@ impl Invitation {
         next
     }
 
-    /// Is a queued message for `send_id` still worth acting on?
-    pub fn wants_send(&self, send_id: Uuid, now: OffsetDateTime) -> bool {
-        let live_claim = self.delivery.status == DeliveryStatus::Sending
-            && self.delivery.lease_until.is_some_and(|until| until > now);
+    /// Is a queued message for `send_id` still worth acting on? (A send another sender holds
+    /// is: it may yet be given back; see [`Invitation::claim_send`].)
+    pub fn wants_send(&self, send_id: Uuid) -> bool {
         self.is_pending()
             && self.send_id == send_id
             && matches!(
                 self.delivery.status,
                 DeliveryStatus::Queued | DeliveryStatus::NotQueued | DeliveryStatus::Sending
             )
-            && !live_claim
     }
 
-    /// A sender claims the send before talking to the mail service.
+    /// A sender claims the send before talking to the mail service, for the lease's length.
+    /// `SendInProgress` while another sender's claim lives: the message is to be retried, not
+    /// dropped, since that sender may die before it sends. `SendNotClaimable` when there is
+    /// nothing to send (not pending, superseded, already sent).
     pub fn claim_send(
         &self,
         send_id: Uuid,
         now: OffsetDateTime,
         policy: &Policy,
     ) -> Result<Invitation, TransitionError> {
-        if !self.wants_send(send_id, now) {
+        if !self.wants_send(send_id) {
             return Err(TransitionError::SendNotClaimable);
+        }
+        if let Some(until) = self.delivery.lease_until.filter(|until| *until > now) {
+            if self.delivery.status == DeliveryStatus::Sending {
+                return Err(TransitionError::SendInProgress { until });
+            }
         }
         let mut next = self.next();
         next.0.delivery.status = DeliveryStatus::Sending;
@@ -442,8 +465,9 @@ impl Invitation {
         next
     }
 
-    /// A mail-service event (delivery, bounce, complaint) for the email with `message_id`.
-    /// Events for an earlier email, or arriving after a worse one, change nothing.
+    /// A mail-service event (delivery, bounce, complaint, rejection) for the email with
+    /// `message_id`. Events for any other email than the current send's, or arriving after a
+    /// worse one, change nothing.
     pub fn record_event(
         &self,
         message_id: &str,
@@ -459,7 +483,7 @@ impl Invitation {
             DeliveryStatus::Delivered => {
                 matches!(current, DeliveryStatus::Sent | DeliveryStatus::Sending)
             }
-            DeliveryStatus::Bounced | DeliveryStatus::Complained => current != status,
+            DeliveryStatus::Bounced | DeliveryStatus::Complained | DeliveryStatus::Failed => current != status,
             _ => false,
         };
         if !supersedes {
@@ -584,14 +608,15 @@ mod tests {
         let inv = invitation();
         let policy = Policy::default();
         let claimed = inv.claim_send(inv.send_id, NOW, &policy).unwrap();
-        assert_eq!(claimed.claim_send(inv.send_id, NOW, &policy), Err(TransitionError::SendNotClaimable));
-        assert!(claimed.claim_send(inv.send_id, NOW + policy.send_lease + Duration::seconds(1), &policy).is_ok());
+        let until = NOW + policy.send_lease;
+        assert_eq!(claimed.claim_send(inv.send_id, NOW, &policy), Err(TransitionError::SendInProgress { until }));
+        assert!(claimed.claim_send(inv.send_id, until + Duration::seconds(1), &policy).is_ok());
         assert_eq!(inv.claim_send(Uuid::new_v4(), NOW, &policy), Err(TransitionError::SendNotClaimable));
         let sent = claimed.record_sent("m-1", NOW);
         assert_eq!((sent.send_count, sent.delivery.status), (1, DeliveryStatus::Sent));
         assert_eq!(sent.claim_send(inv.send_id, NOW, &policy), Err(TransitionError::SendNotClaimable));
         let revoked = inv.revoke(NOW).unwrap();
-        assert!(!revoked.wants_send(inv.send_id, NOW));
+        assert!(!revoked.wants_send(inv.send_id));
     }
 
     #[test]
@@ -603,6 +628,19 @@ mod tests {
         let complained = delivered.record_event("m-1", DeliveryStatus::Complained, Some("abuse".into()), NOW).unwrap();
         assert_eq!(complained.delivery.reason.as_deref(), Some("abuse"));
         assert!(complained.record_event("m-1", DeliveryStatus::Delivered, None, NOW).is_none());
+        let rejected = sent.record_event("m-1", DeliveryStatus::Failed, Some("Bad content".into()), NOW).unwrap();
+        assert_eq!(rejected.delivery.status, DeliveryStatus::Failed);
+    }
+
+    #[test]
+    fn a_late_event_for_the_previous_email_leaves_a_new_send_alone() {
+        let policy = Policy::default();
+        let inv = invitation();
+        let sent = inv.claim_send(inv.send_id, NOW, &policy).unwrap().record_sent("m-1", NOW);
+        let resent = sent.resend(NOW + Duration::hours(1), &policy).unwrap();
+        let sending = resent.claim_send(resent.send_id, NOW + Duration::hours(1), &policy).unwrap();
+        assert!(sending.record_event("m-1", DeliveryStatus::Delivered, None, NOW).is_none());
+        assert!(sending.record_event("m-1", DeliveryStatus::Bounced, None, NOW).is_none());
     }
 
     #[test]

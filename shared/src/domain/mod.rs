@@ -2,6 +2,7 @@
 //! crate depends on this; this depends on nothing else in the crate.
 
 pub mod email_address;
+pub mod event;
 pub mod ids;
 pub mod invitation;
 pub mod page;
@@ -11,6 +12,7 @@ pub mod settings;
 pub mod timestamp;
 
 pub use email_address::{DomainAllowList, Email, EmailError};
+pub use event::{Actor, Changes, Event, EventType};
 pub use ids::{InvalidId, InvitationId, ProjectId, UserId};
 pub use invitation::{
     Delivery, DeliveryStatus, Invitation, InvitationChanges, InvitationRecord, InvitationStatus, Inviter,

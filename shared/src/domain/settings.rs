@@ -12,6 +12,8 @@ pub struct Settings {
     pub invitation_url: String,
     /// `PROJECT_INVITATION_EMAIL_DOMAIN_WHITELIST`: service-wide; empty allows every domain.
     pub allowed_domains: DomainAllowList,
+    /// `EVENT_RETENTION`: how long a project's event log keeps an event.
+    pub event_retention: Duration,
 }
 
 impl Default for Settings {
@@ -20,12 +22,13 @@ impl Default for Settings {
             policy: Policy::default(),
             invitation_url: "http://127.0.0.1:3000/api/v1/profiles".into(),
             allowed_domains: DomainAllowList::default(),
+            event_retention: Duration::days(400),
         }
     }
 }
 
 impl Settings {
-    /// Reads `INVITATION_TTL`, `INVITATION_RESEND_COOLDOWN`, `INVITATION_SEND_LEASE`,
+    /// Reads `INVITATION_TTL`, `INVITATION_RESEND_COOLDOWN`, `INVITATION_SEND_LEASE`, `EVENT_RETENTION`,
     /// `PROJECT_INVITATION_URL` (else `API_BASE_URL` + `/api/v1/profiles`) and the domain
     /// allow-list from `get` (the environment, in a deployment).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
@@ -51,6 +54,7 @@ impl Settings {
             },
             invitation_url,
             allowed_domains,
+            event_retention: duration("EVENT_RETENTION", defaults.event_retention)?,
         })
     }
 }

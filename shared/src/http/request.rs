@@ -3,8 +3,11 @@
 
 use super::views::InvitationIdBody;
 use crate::domain::page::{DEFAULT_LIMIT, MAX_LIMIT};
-use crate::domain::{Caller, Cursor, Email, InvitationId, InvitationStatus, PageRequest, ProjectId, Role, UserId};
+use crate::domain::{
+    Caller, Cursor, Email, EventType, InvitationId, InvitationStatus, PageRequest, ProjectId, Role, UserId,
+};
 use crate::service::{invalid_cursor, AppError};
+use crate::store::EventFilter;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
@@ -126,4 +129,16 @@ pub fn page_params(request: &Request, valid_key: impl Fn(&str) -> bool) -> Resul
         .transpose()
         .map_err(|_| invalid_cursor())?;
     Ok(PageRequest { limit, after })
+}
+
+/// `?type=&invitation_id=`: which of a project's events to list.
+pub fn event_filter_params(request: &Request) -> Result<EventFilter, AppError> {
+    let kind = query_param(request, "type")
+        .map(|raw| raw.parse::<EventType>())
+        .transpose()
+        .map_err(|_| AppError::invalid("invalid_type", Some("type"), "type must be one of the event types"))?;
+    let invitation_id = query_param(request, "invitation_id").map(InvitationId::parse).transpose().map_err(|_| {
+        AppError::invalid("invalid_field", Some("invitation_id"), "invitation_id must be an invitation's id")
+    })?;
+    Ok(EventFilter { kind, invitation_id })
 }

@@ -3,7 +3,7 @@
 
 use super::request::{parse_email, parse_invitation_id, parse_role};
 use crate::domain::{
-    DeliveryStatus, DomainAllowList, Invitation, InvitationChanges, InvitationId, InvitationStatus, Membership,
+    DeliveryStatus, DomainAllowList, Event, Invitation, InvitationChanges, InvitationId, InvitationStatus, Membership,
     NewInvitation, NewProject, Project, ProjectName, Role,
 };
 use crate::service::{AppError, Invitations};
@@ -76,7 +76,7 @@ impl InvitationView {
     }
 
     /// The invitation as `app`'s clients see it now.
-    pub fn of<E>(app: &Invitations<E>, invitation: &Invitation) -> Self {
+    pub fn of(app: &Invitations, invitation: &Invitation) -> Self {
         Self::new(invitation, app.now(), &app.settings().invitation_url)
     }
 }
@@ -200,5 +200,46 @@ impl TryFrom<UpdateInvitationBody> for (InvitationId, InvitationChanges) {
             role: body.role.as_deref().map(parse_role).transpose()?,
         };
         Ok((parse_invitation_id(&body.invitation_id)?, changes))
+    }
+}
+
+/// An event as the API and the event bus show it: the same flat fields (here `null` where a
+/// field does not apply; on the bus, an empty string).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventView {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub project_id: String,
+    pub invitation_id: Option<Uuid>,
+    /// A user id, or `system`.
+    pub actor: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    pub email: Option<String>,
+    pub role: Option<Role>,
+    pub status: Option<&'static str>,
+    pub delivery_status: Option<DeliveryStatus>,
+    pub reason: Option<String>,
+    pub member_id: Option<String>,
+}
+
+impl From<&Event> for EventView {
+    fn from(event: &Event) -> Self {
+        let changes = &event.changes;
+        Self {
+            id: event.id,
+            kind: event.kind.as_str(),
+            project_id: event.project_id.to_string(),
+            invitation_id: event.invitation_id.map(|id| id.as_uuid()),
+            actor: event.actor.to_string(),
+            time: event.at,
+            email: changes.email.clone(),
+            role: changes.role,
+            status: changes.status.map(InvitationStatus::name),
+            delivery_status: changes.delivery_status,
+            reason: changes.reason.clone(),
+            member_id: changes.member_id.as_ref().map(ToString::to_string),
+        }
     }
 }

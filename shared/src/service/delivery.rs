@@ -4,7 +4,7 @@
 use super::{retrying, AppError, Invitations};
 use crate::cause::Chain;
 use crate::clock::Clock;
-use crate::domain::{DeliveryStatus, Invitation, Settings};
+use crate::domain::{Actor, DeliveryStatus, Event, Invitation, Settings, TransitionError};
 use crate::mail::templates::{EmailTemplates, InvitationEmail};
 use crate::mail::{DeliveryEvent, MailError, Mailer};
 use crate::queue::SendInvitationEmail;
@@ -17,13 +17,14 @@ pub enum SendOutcome {
     Sent {
         message_id: String,
     },
-    /// Nothing to do: not pending any more, superseded, or already sent or being sent.
+    /// Nothing to do: not pending any more, superseded, or already sent.
     Skipped,
     /// The mail service refused it for good; the invitation says why.
     Failed {
         reason: String,
     },
-    /// A transient failure: the message should be delivered again later.
+    /// Not now: a transient failure, or another sender holds the send. The message is to be
+    /// delivered again later, never dropped.
     Retry {
         reason: String,
     },
@@ -49,6 +50,12 @@ impl EmailDelivery {
         Self { store, clock, settings, mailer, templates }
     }
 
+    /// The sender's changes, written with their events; the service is their actor.
+    async fn save(&self, from: &Invitation, to: &Invitation) -> Result<(), crate::store::StoreError> {
+        let event = Event::transition(from, to, &Actor::System, self.clock.now());
+        self.store.save(Transition { from, to, event: &event }).await
+    }
+
     async fn current(&self, message: &SendInvitationEmail) -> Result<Option<Invitation>, AppError> {
         let key = (message.project_id.clone(), message.invitation_id);
         Ok(self.store.invitations_by_key(&[key]).await?.into_iter().next())
@@ -61,20 +68,27 @@ impl EmailDelivery {
         // Claim the send: only one delivery of a message gets past this.
         let claimed = retrying(|| async {
             let Some(invitation) = self.current(message).await? else {
-                return Ok(None);
+                return Ok(Err(SendOutcome::Skipped));
             };
-            let Ok(claimed) = invitation.claim_send(message.send_id, self.clock.now(), policy) else {
-                return Ok(None);
+            let claimed = match invitation.claim_send(message.send_id, self.clock.now(), policy) {
+                Ok(claimed) => claimed,
+                Err(TransitionError::SendInProgress { .. }) => {
+                    let reason = "another sender holds the send".to_owned();
+                    return Ok(Err(SendOutcome::Retry { reason }));
+                }
+                Err(_) => return Ok(Err(SendOutcome::Skipped)),
             };
-            self.store.save(Transition { from: &invitation, to: &claimed }).await?;
-            Ok(Some(claimed))
+            self.save(&invitation, &claimed).await?;
+            Ok(Ok(claimed))
         })
         .await;
         let claimed = match claimed {
-            Ok(Some(claimed)) => claimed,
-            Ok(None) => return Ok(SendOutcome::Skipped),
-            // Lost every race for the claim: someone else is sending it.
-            Err(AppError::Conflict { .. }) => return Ok(SendOutcome::Skipped),
+            Ok(Ok(claimed)) => claimed,
+            Ok(Err(nothing_to_send)) => return Ok(nothing_to_send),
+            // Lost every race for the claim: whoever won may yet fail, so try again later.
+            Err(AppError::Conflict { .. }) => {
+                return Ok(SendOutcome::Retry { reason: "the send kept changing".into() })
+            }
             Err(err) => return Err(err),
         };
         let (project, inviter) = self.store.project_and_membership(&claimed.project_id, &claimed.invited_by).await?;
@@ -121,7 +135,7 @@ impl EmailDelivery {
             if current.send_id != claimed.send_id || current.delivery.status != DeliveryStatus::Sending {
                 return Ok(());
             }
-            self.store.save(Transition { from: &current, to: &record(&current) }).await?;
+            self.save(&current, &record(&current)).await?;
             Ok(())
         })
         .await;
@@ -137,7 +151,7 @@ impl EmailDelivery {
     }
 }
 
-impl<E> Invitations<E> {
+impl Invitations {
     /// Applies a mail-service event (delivered, bounced, complained) to its invitation.
     #[tracing::instrument(skip_all, fields(project_id = %event.project_id, invitation_id = %event.invitation_id))]
     pub async fn record_delivery_event(&self, event: &DeliveryEvent) -> Result<bool, AppError> {
@@ -150,7 +164,7 @@ impl<E> Invitations<E> {
             else {
                 return Ok(false);
             };
-            self.write(&invitation, &next).await?;
+            self.write(&invitation, &next, &Actor::System).await?;
             Ok(true)
         })
         .await

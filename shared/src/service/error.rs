@@ -108,7 +108,9 @@ impl From<TransitionError> for AppError {
                 AppError::TooManyRequests { code: "resend_cooldown", retry_after_secs, message }
             }
             TransitionError::Undeliverable(_) => AppError::conflict("email_undeliverable", message),
-            TransitionError::SendNotClaimable => AppError::conflict("send_not_claimable", message),
+            TransitionError::SendNotClaimable | TransitionError::SendInProgress { .. } => {
+                AppError::conflict("send_not_claimable", message)
+            }
         }
     }
 }

@@ -2,10 +2,10 @@
 
 use super::signup::accept_one;
 use super::{retrying, AppError, Invitations};
-use crate::domain::{Caller, Invitation, InvitationId, InvitationStatus, Membership, ProjectId};
+use crate::domain::{Actor, Caller, Invitation, InvitationId, InvitationStatus, Membership, ProjectId};
 use crate::store::PendingInvitation;
 
-impl<E> Invitations<E> {
+impl Invitations {
     fn verified_email(caller: &Caller) -> Result<String, AppError> {
         caller
             .verified_email()
@@ -64,7 +64,7 @@ impl<E> Invitations<E> {
         retrying(|| async {
             let (invitation, _) = self.my_invitation(caller, &email, project_id, id).await?;
             let declined = invitation.decline(self.clock.now())?;
-            self.write(&invitation, &declined).await?;
+            self.write(&invitation, &declined, &Actor::User(caller.user_id.clone())).await?;
             Ok(declined)
         })
         .await

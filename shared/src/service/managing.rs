@@ -1,15 +1,16 @@
-//! A project manager's side: invite, list, read, update, resend and revoke invitations.
+//! A project manager's side: invite, list, read, update, resend and revoke invitations, and read
+//! the project's event log. A change that needs an email says so in its event (`send_id`); the
+//! email pipe takes it from there.
 
 use super::{domain_not_allowed, require_grant, require_manager, retrying, AppError, Invitations};
 use crate::domain::email_address::{candidates, domain_of};
 use crate::domain::{
-    Caller, Invitation, InvitationChanges, InvitationId, InvitationStatus, Membership, NewInvitation, Page,
-    PageRequest, ProjectId, Role,
+    Actor, Caller, Event, Invitation, InvitationChanges, InvitationId, InvitationStatus, Membership, NewInvitation,
+    Page, PageRequest, ProjectId, Role,
 };
-use crate::queue::{to_body, Queue, SendInvitationEmail};
-use crate::store::{CreateGuard, StoreError, Transition};
+use crate::store::{CreateGuard, EventFilter, StoreError, Transition};
 
-impl<E: Queue> Invitations<E> {
+impl Invitations {
     #[tracing::instrument(skip_all)]
     pub async fn create_invitation(
         &self,
@@ -21,13 +22,15 @@ impl<E: Queue> Invitations<E> {
             return Err(domain_not_allowed());
         }
         let now = self.clock.now();
+        let actor = Actor::User(caller.user_id.clone());
         let invitation = Invitation::new(project_id.clone(), &new, &caller.as_inviter(), now, &self.settings.policy);
+        let created = Event::invitation_created(&invitation, &actor);
         let guard = CreateGuard {
             inviter: caller.user_id.clone(),
             min_inviter_role: new.role.max(Role::Manager),
             domain_candidates: candidates(new.email.domain()),
         };
-        match self.store.create_invitation(&invitation, &guard, None).await {
+        match self.store.create_invitation(&invitation, &guard, None, &created).await {
             Ok(()) => {}
             Err(StoreError::DuplicatePending(existing)) if existing.expires_at <= now => {
                 // The address is held by an expired invitation: retire it and take its place.
@@ -36,14 +39,14 @@ impl<E: Queue> Invitations<E> {
                     return Err(StoreError::Conflict.into());
                 };
                 let expired = old.supersede(now).map_err(|_| AppError::from(StoreError::DuplicatePending(existing)))?;
-                self.store
-                    .create_invitation(&invitation, &guard, Some(Transition { from: &old, to: &expired }))
-                    .await?;
+                let event = Event::transition(&old, &expired, &actor, now);
+                let supersedes = Transition { from: &old, to: &expired, event: &event };
+                self.store.create_invitation(&invitation, &guard, Some(supersedes), &created).await?;
             }
             Err(err) => return Err(err.into()),
         }
         tracing::info!(invitation_id = %invitation.id, "invitation created");
-        Ok(self.enqueue_send(invitation).await)
+        Ok(invitation)
     }
 
     #[tracing::instrument(skip_all)]
@@ -59,7 +62,7 @@ impl<E: Queue> Invitations<E> {
                 return Err(domain_not_allowed());
             }
         }
-        let updated = retrying(|| async {
+        retrying(|| async {
             let (invitation, membership) = self.managed_invitation(caller, project_id, id).await?;
             require_grant(membership.role, invitation.role)?;
             if let Some(role) = changes.role {
@@ -73,11 +76,10 @@ impl<E: Queue> Invitations<E> {
                     return Err(domain_not_allowed().into());
                 }
             }
-            self.write(&invitation, &updated.invitation).await?;
-            Ok(updated)
+            self.write(&invitation, &updated.invitation, &Actor::User(caller.user_id.clone())).await?;
+            Ok(updated.invitation)
         })
-        .await?;
-        Ok(if updated.resend { self.enqueue_send(updated.invitation).await } else { updated.invitation })
+        .await
     }
 
     #[tracing::instrument(skip_all)]
@@ -87,42 +89,15 @@ impl<E: Queue> Invitations<E> {
         project_id: &ProjectId,
         id: InvitationId,
     ) -> Result<Invitation, AppError> {
-        let resent = retrying(|| async {
+        retrying(|| async {
             let (invitation, _) = self.managed_invitation(caller, project_id, id).await?;
             let resent = invitation.resend(self.clock.now(), &self.settings.policy)?;
-            self.write(&invitation, &resent).await?;
+            self.write(&invitation, &resent, &Actor::User(caller.user_id.clone())).await?;
             Ok(resent)
         })
-        .await?;
-        Ok(self.enqueue_send(resent).await)
+        .await
     }
 
-    /// Puts the send on the queue; if that fails, records it on the invitation so nobody waits
-    /// for an email that is not coming (a resend repairs it).
-    async fn enqueue_send(&self, invitation: Invitation) -> Invitation {
-        let message = SendInvitationEmail {
-            project_id: invitation.project_id.clone(),
-            invitation_id: invitation.id,
-            send_id: invitation.send_id,
-        };
-        let queued = match to_body(&message) {
-            Ok(body) => self.email_queue.send(body).await,
-            Err(err) => Err(err),
-        };
-        let Err(err) = queued else {
-            return invitation;
-        };
-        tracing::error!(error = %crate::cause::Chain(&err), "could not enqueue the invitation email");
-        let not_queued =
-            invitation.mark_not_queued("The email could not be queued; resend the invitation.", self.clock.now());
-        if let Err(err) = self.write(&invitation, &not_queued).await {
-            tracing::error!(error = %crate::cause::Chain(&err), "could not record the enqueue failure");
-        }
-        not_queued
-    }
-}
-
-impl<E> Invitations<E> {
     async fn managed_invitation(
         &self,
         caller: &Caller,
@@ -168,9 +143,23 @@ impl<E> Invitations<E> {
         retrying(|| async {
             let (invitation, _) = self.managed_invitation(caller, project_id, id).await?;
             let revoked = invitation.revoke(self.clock.now())?;
-            self.write(&invitation, &revoked).await?;
+            self.write(&invitation, &revoked, &Actor::User(caller.user_id.clone())).await?;
             Ok(revoked)
         })
         .await
+    }
+
+    /// The project's event log, newest first: its audit log.
+    #[tracing::instrument(skip_all)]
+    pub async fn events(
+        &self,
+        caller: &Caller,
+        project_id: &ProjectId,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Event>, AppError> {
+        let (_, membership) = self.store.project_and_membership(project_id, &caller.user_id).await?;
+        require_manager(membership.as_ref())?;
+        Ok(self.store.events(project_id, filter, page).await?)
     }
 }

@@ -3,7 +3,8 @@
 //! and map the result. One file per side of the product:
 //!
 //! - `projects`: creating and reading projects, their members;
-//! - `managing`: a project manager's invitations (create, list, update, resend, revoke);
+//! - `managing`: a project manager's invitations (create, list, update, resend, revoke) and the
+//!   project's event log;
 //! - `invitee`: the invitee's side (my invitations, accept, decline);
 //! - `signup`: accepting every pending invitation of a new user;
 //! - `delivery`: sending the email a queued message asks for, and the mail service's events.
@@ -22,7 +23,7 @@ pub use error::AppError;
 pub use signup::AcceptReport;
 
 use crate::clock::Clock;
-use crate::domain::{Invitation, Membership, Role, Settings};
+use crate::domain::{Actor, Event, Invitation, Membership, Role, Settings};
 use crate::store::{Store, StoreError, Transition};
 use std::future::Future;
 use std::sync::Arc;
@@ -31,36 +32,19 @@ use time::OffsetDateTime;
 /// How many times a read-transition-write is retried when another writer got there first.
 const ATTEMPTS: usize = 4;
 
-/// The service. `E` is where invitation emails are queued: a [`crate::queue::Queue`] for the
-/// functions that send them, [`NoEmail`] for the rest, on which the sending operations (create,
-/// update, resend) do not exist: a function that needs its queue cannot be built without it.
+/// The service: every operation but the sender's, over the store. Every change it makes is
+/// written with its event, in one transaction; the events that ask for an email reach the email
+/// queue through the table's stream, so no operation here talks to a queue.
 #[derive(Clone)]
-pub struct Invitations<E = NoEmail> {
+pub struct Invitations {
     store: Arc<dyn Store>,
-    email_queue: E,
     clock: Arc<dyn Clock>,
     settings: Settings,
 }
 
-/// This service queues no invitation emails.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoEmail;
-
-impl Invitations<NoEmail> {
+impl Invitations {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Self { store, email_queue: NoEmail, clock, settings }
-    }
-}
-
-impl<E> Invitations<E> {
-    /// The same service, queueing invitation emails on `email_queue`.
-    pub fn with_email_queue<Q: crate::queue::Queue>(self, email_queue: Q) -> Invitations<Q> {
-        Invitations { store: self.store, email_queue, clock: self.clock, settings: self.settings }
-    }
-
-    /// The same service without the email queue, for the parts of a process that send nothing.
-    pub fn without_email_queue(&self) -> Invitations {
-        Invitations::new(self.store.clone(), self.clock.clone(), self.settings.clone())
+        Self { store, clock, settings }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -71,9 +55,11 @@ impl<E> Invitations<E> {
         self.clock.now()
     }
 
-    /// Writes `to` over exactly the `from` that was read.
-    async fn write(&self, from: &Invitation, to: &Invitation) -> Result<(), StoreError> {
-        self.store.save(Transition { from, to }).await
+    /// Writes `to` over exactly the `from` that was read, with the event that says what `actor`
+    /// changed.
+    async fn write(&self, from: &Invitation, to: &Invitation, actor: &Actor) -> Result<(), StoreError> {
+        let event = Event::transition(from, to, actor, self.clock.now());
+        self.store.save(Transition { from, to, event: &event }).await
     }
 }
 

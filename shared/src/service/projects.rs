@@ -1,9 +1,9 @@
 //! Projects: creating one (the caller becomes its owner), reading it, listing its members.
 
 use super::{AppError, Invitations};
-use crate::domain::{Caller, Membership, NewProject, Page, PageRequest, Project, ProjectId, Role};
+use crate::domain::{Actor, Caller, Event, Membership, NewProject, Page, PageRequest, Project, ProjectId, Role};
 
-impl<E> Invitations<E> {
+impl Invitations {
     #[tracing::instrument(skip_all)]
     pub async fn create_project(&self, caller: &Caller, new: NewProject) -> Result<Project, AppError> {
         let now = self.clock.now();
@@ -21,7 +21,9 @@ impl<E> Invitations<E> {
             role: Role::Owner,
             joined_at: now,
         };
-        self.store.create_project(&project, &owner).await?;
+        let actor = Actor::User(caller.user_id.clone());
+        let events = [Event::project_created(&project, &actor), Event::member_added(&owner, &actor, now)];
+        self.store.create_project(&project, &owner, &events).await?;
         tracing::info!(project_id = %project.id, "project created");
         Ok(project)
     }

@@ -2,7 +2,8 @@
 //! its reconciler), and the sign-up's acceptance of every pending invitation of a new user.
 
 use super::{retrying, AppError, Failed, Invitations};
-use crate::domain::{Email, Grant, Invitation, Membership, TransitionError, UserId};
+use crate::cause::Cause;
+use crate::domain::{Actor, Email, Event, Grant, Invitation, Membership, TransitionError, UserId};
 use crate::store::{Acceptance, PendingInvitation, StoreError, Transition, ACCEPT_BATCH};
 use futures::{StreamExt, TryStreamExt};
 use time::OffsetDateTime;
@@ -18,11 +19,14 @@ pub struct AcceptReport {
     pub skipped: usize,
 }
 
-/// An acceptance worked out from what was read, ready to be written.
+/// An acceptance worked out from what was read, ready to be written with its events.
 struct PlannedAcceptance {
     invitation: Invitation,
     accepted: Invitation,
     grant: Grant,
+    event: Event,
+    /// `member.added`, when the grant makes the user a member.
+    member_event: Option<Event>,
 }
 
 impl PlannedAcceptance {
@@ -35,11 +39,21 @@ impl PlannedAcceptance {
     ) -> Result<Self, TransitionError> {
         let accepted = invitation.accept(user_id, now)?;
         let grant = Membership::grant(membership, &invitation.project_id, user_id, Some(email), invitation.role, now);
-        Ok(Self { invitation, accepted, grant })
+        let actor = Actor::User(user_id.clone());
+        let event = Event::transition(&invitation, &accepted, &actor, now);
+        let member_event = match &grant {
+            Grant::Write { membership, replaces: None } => Some(Event::member_added(membership, &actor, now)),
+            _ => None,
+        };
+        Ok(Self { invitation, accepted, grant, event, member_event })
     }
 
-    fn transition(&self) -> Transition<'_> {
-        Transition { from: &self.invitation, to: &self.accepted }
+    fn acceptance(&self) -> Acceptance<'_> {
+        Acceptance {
+            transition: Transition { from: &self.invitation, to: &self.accepted, event: &self.event },
+            grant: &self.grant,
+            member_event: self.member_event.as_ref(),
+        }
     }
 
     fn log_kept_role(&self) {
@@ -50,21 +64,21 @@ impl PlannedAcceptance {
 }
 
 /// Accepts one invitation as read, with the user's membership as read.
-pub(super) async fn accept_one<E>(
-    app: &Invitations<E>,
+pub(super) async fn accept_one(
+    app: &Invitations,
     invitation: Invitation,
     membership: Option<Membership>,
     user_id: &UserId,
     email: &str,
 ) -> Result<Invitation, Failed> {
     let planned = PlannedAcceptance::of(invitation, membership.as_ref(), user_id, email, app.clock.now())?;
-    app.store.accept(planned.transition(), &planned.grant).await?;
+    app.store.accept(planned.acceptance()).await?;
     planned.log_kept_role();
     tracing::info!(project_id = %planned.accepted.project_id, invitation_id = %planned.accepted.id, "invitation accepted");
     Ok(planned.accepted)
 }
 
-impl<E> Invitations<E> {
+impl Invitations {
     /// Accepts every pending, unexpired invitation for a new user's verified email. Idempotent:
     /// accepted invitations have no pending marker left. Fails only on a dependency failure.
     ///
@@ -114,8 +128,7 @@ impl<E> Invitations<E> {
         user_id: &UserId,
         email: &str,
     ) -> Result<(usize, usize), AppError> {
-        let acceptances: Vec<_> =
-            batch.iter().map(|p| Acceptance { transition: p.transition(), grant: &p.grant }).collect();
+        let acceptances: Vec<_> = batch.iter().map(PlannedAcceptance::acceptance).collect();
         match self.store.accept_batch(&acceptances).await {
             Ok(()) => {
                 batch.iter().for_each(PlannedAcceptance::log_kept_role);
@@ -132,7 +145,9 @@ impl<E> Invitations<E> {
     }
 
     /// Accepts one invitation of a sign-up as it is now, re-reading it while it changes under us.
-    /// `false` when it can no longer be accepted (expired, revoked, accepted or readdressed meanwhile).
+    /// `false` when it can no longer be accepted (expired, revoked, accepted or readdressed
+    /// meanwhile). One that still changes under us after the retries is an error, so the whole
+    /// sign-up is handed to the reconcile queue and tried again, never silently left out.
     async fn accept_alone(&self, read: &Invitation, user_id: &UserId, email: &str) -> Result<bool, AppError> {
         let outcome = retrying(|| async {
             let (invitation, membership) =
@@ -147,6 +162,10 @@ impl<E> Invitations<E> {
         })
         .await;
         match outcome {
+            Err(AppError::Conflict { code: "concurrent_modification", .. }) => {
+                Err(AppError::Unavailable(Cause::msg("an acceptance kept conflicting with other writes")))
+            }
+            // No longer pending, or expired: nothing to accept.
             Err(AppError::Conflict { .. }) => Ok(false),
             other => other,
         }

@@ -2,18 +2,17 @@
 //! store-facing ones against DynamoDB Local too).
 
 use super::*;
-use crate::cause::Cause;
 use crate::clock::ManualClock;
 use crate::domain::{
-    Caller, DeliveryStatus, DomainAllowList, Email, InvitationChanges, NewInvitation, NewProject, PageRequest,
-    ProjectId, ProjectName, UserId,
+    Caller, DomainAllowList, Email, InvitationChanges, NewInvitation, NewProject, PageRequest, ProjectId, ProjectName,
+    UserId,
 };
-use crate::queue::memory::MemoryQueue;
-use crate::queue::{Queue, QueueError, SendInvitationEmail};
+use crate::domain::{Event, EventType};
 use crate::store::memory::MemoryStore;
+use crate::store::EventFilter;
 use time::macros::datetime;
 
-type Service = Invitations<Arc<dyn Queue>>;
+type Service = Invitations;
 
 fn caller(name: &str) -> Caller {
     Caller {
@@ -27,10 +26,17 @@ fn invite(email: &str, role: Role) -> NewInvitation {
     NewInvitation { email: Email::parse(email).unwrap(), role }
 }
 
-fn service(queue: Arc<dyn Queue>) -> (Service, Arc<ManualClock>) {
+fn service() -> (Service, Arc<ManualClock>, Arc<MemoryStore>) {
     let clock = Arc::new(ManualClock::new(datetime!(2026-12-01 12:00 UTC)));
-    let app = Invitations::new(Arc::new(MemoryStore::new()), clock.clone(), Settings::default());
-    (app.with_email_queue(queue), clock)
+    let store = Arc::new(MemoryStore::new());
+    (Invitations::new(store.clone(), clock.clone(), Settings::default()), clock, store)
+}
+
+/// The send requests among the events committed after the first `seen`.
+fn email_requests(store: &MemoryStore, seen: &mut usize) -> Vec<(EventType, uuid::Uuid)> {
+    let events = store.events_since(*seen);
+    *seen += events.len();
+    events.iter().filter(|e| e.requests_email()).filter_map(|e| Some((e.kind, e.changes.send_id?))).collect()
 }
 
 async fn project(app: &Service, owner: &Caller) -> ProjectId {
@@ -46,22 +52,9 @@ async fn member(app: &Service, owner: &Caller, pid: &ProjectId, name: &str, role
     member
 }
 
-struct RefusingQueue;
-
-#[async_trait::async_trait]
-impl Queue for RefusingQueue {
-    async fn send(&self, _body: String) -> Result<(), QueueError> {
-        Err(QueueError(Cause::msg("queue down")))
-    }
-}
-
-fn sent(queue: &MemoryQueue) -> Vec<SendInvitationEmail> {
-    queue.drain().iter().map(|body| serde_json::from_str(body).unwrap()).collect()
-}
-
 #[tokio::test]
 async fn invitations_made_in_the_same_millisecond_list_in_the_order_they_were_made() {
-    let (app, _) = service(Arc::new(MemoryQueue::new()));
+    let (app, _, _) = service();
     let owner = caller("owner");
     let pid = project(&app, &owner).await;
     let mut made = Vec::new();
@@ -75,60 +68,66 @@ async fn invitations_made_in_the_same_millisecond_list_in_the_order_they_were_ma
 }
 
 #[tokio::test]
-async fn a_send_the_queue_refuses_is_recorded_as_not_queued() {
-    let (app, _) = service(Arc::new(RefusingQueue));
+async fn every_change_is_logged_and_each_send_is_requested_by_exactly_one_event() {
+    let (app, clock, store) = service();
     let owner = caller("owner");
     let pid = project(&app, &owner).await;
-    let invitation = app.create_invitation(&owner, &pid, invite("jane@example.com", Role::Editor)).await.unwrap();
-    assert_eq!(invitation.delivery.status, DeliveryStatus::NotQueued);
-    let stored = app.invitation(&owner, &pid, invitation.id).await.unwrap();
-    assert_eq!(stored.delivery.status, DeliveryStatus::NotQueued, "the stored invitation says so too");
-}
-
-#[tokio::test]
-async fn each_send_queues_one_message_naming_its_send() {
-    let queue = Arc::new(MemoryQueue::new());
-    let (app, clock) = service(queue.clone());
-    let owner = caller("owner");
-    let pid = project(&app, &owner).await;
+    let mut seen = 0;
+    email_requests(&store, &mut seen);
     let created = app.create_invitation(&owner, &pid, invite("jane@example.com", Role::Editor)).await.unwrap();
-    let first = sent(&queue);
-    assert_eq!(
-        first,
-        vec![SendInvitationEmail { project_id: pid.clone(), invitation_id: created.id, send_id: created.send_id }]
-    );
+    assert_eq!(email_requests(&store, &mut seen), vec![(EventType::InvitationCreated, created.send_id)]);
     // A role change sends nothing; a new address sends to it; a resend sends again.
     let changes = InvitationChanges { email: None, role: Some(Role::ReadOnly) };
     app.update_invitation(&owner, &pid, created.id, changes).await.unwrap();
-    assert!(sent(&queue).is_empty());
+    assert!(email_requests(&store, &mut seen).is_empty());
     let changes = InvitationChanges { email: Some(Email::parse("june@example.com").unwrap()), role: None };
     let moved = app.update_invitation(&owner, &pid, created.id, changes).await.unwrap();
-    assert_eq!(sent(&queue).iter().map(|m| m.send_id).collect::<Vec<_>>(), vec![moved.send_id]);
+    assert_eq!(email_requests(&store, &mut seen), vec![(EventType::InvitationUpdated, moved.send_id)]);
     assert_ne!(moved.send_id, created.send_id);
     clock.advance(app.settings().policy.resend_cooldown);
     let resent = app.resend(&owner, &pid, created.id).await.unwrap();
-    assert_eq!(sent(&queue).iter().map(|m| m.send_id).collect::<Vec<_>>(), vec![resent.send_id]);
+    assert_eq!(email_requests(&store, &mut seen), vec![(EventType::InvitationResent, resent.send_id)]);
+    app.revoke(&owner, &pid, created.id).await.unwrap();
+    let log = app.events(&owner, &pid, &EventFilter::default(), &PageRequest::default()).await.unwrap();
+    let kinds: Vec<&str> = log.items.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "invitation.revoked",
+            "invitation.resent",
+            "invitation.updated",
+            "invitation.updated",
+            "invitation.created",
+            "member.added",
+            "project.created"
+        ],
+        "newest first"
+    );
+    let actor = crate::domain::Actor::User(owner.user_id.clone());
+    assert!(log.items.iter().all(|e: &Event| e.actor == actor));
+    let by_type = EventFilter { kind: Some(EventType::InvitationUpdated), invitation_id: Some(created.id) };
+    assert_eq!(app.events(&owner, &pid, &by_type, &PageRequest::default()).await.unwrap().items.len(), 2);
 }
 
 #[tokio::test]
 async fn a_resend_inside_the_cooldown_says_when_to_retry_and_queues_nothing() {
-    let queue = Arc::new(MemoryQueue::new());
-    let (app, clock) = service(queue.clone());
+    let (app, clock, store) = service();
     let owner = caller("owner");
     let pid = project(&app, &owner).await;
     let created = app.create_invitation(&owner, &pid, invite("jane@example.com", Role::Editor)).await.unwrap();
-    queue.drain();
+    let mut seen = 0;
+    email_requests(&store, &mut seen);
     clock.advance(time::Duration::seconds(20));
     match app.resend(&owner, &pid, created.id).await {
         Err(AppError::TooManyRequests { code: "resend_cooldown", retry_after_secs: 40, .. }) => {}
         other => panic!("expected a cooldown, got {other:?}"),
     }
-    assert!(queue.drain().is_empty());
+    assert!(email_requests(&store, &mut seen).is_empty());
 }
 
 #[tokio::test]
 async fn a_manager_changes_no_invitation_above_their_role() {
-    let (app, _) = service(Arc::new(MemoryQueue::new()));
+    let (app, _, _) = service();
     let owner = caller("owner");
     let pid = project(&app, &owner).await;
     let manager = member(&app, &owner, &pid, "max", Role::Manager).await;
@@ -145,7 +144,7 @@ async fn a_manager_changes_no_invitation_above_their_role() {
 
 #[tokio::test]
 async fn only_managers_see_a_project_s_invitations_and_strangers_learn_nothing() {
-    let (app, _) = service(Arc::new(MemoryQueue::new()));
+    let (app, _, _) = service();
     let owner = caller("owner");
     let pid = project(&app, &owner).await;
     let editor = member(&app, &owner, &pid, "ed", Role::Editor).await;

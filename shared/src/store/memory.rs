@@ -13,6 +13,9 @@ struct State {
     invitations: BTreeMap<InvitationKey, Invitation>,
     /// Pending markers keyed by (normalized email, project).
     markers: BTreeMap<(String, ProjectId), PendingInvitation>,
+    events: BTreeMap<(ProjectId, uuid::Uuid), Event>,
+    /// Every event in commit order: the local run's stand-in for the table's stream.
+    feed: Vec<Event>,
 }
 
 #[derive(Debug, Default)]
@@ -23,6 +26,12 @@ pub struct MemoryStore {
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The events committed after the first `position` ones, in commit order: what the table's
+    /// stream would carry.
+    pub fn events_since(&self, position: usize) -> Vec<Event> {
+        self.lock().feed.get(position..).map(<[Event]>::to_vec).unwrap_or_default()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -56,7 +65,7 @@ impl State {
     }
 
     /// Checks that writing `to` over `from` keeps one marker per pending invitation.
-    fn check_marker_move(&self, Transition { from, to }: Transition<'_>) -> StoreResult<()> {
+    fn check_marker_move(&self, Transition { from, to, .. }: Transition<'_>) -> StoreResult<()> {
         if from.is_pending() && !self.marker_points_to(from) {
             return Err(StoreError::Conflict);
         }
@@ -66,7 +75,13 @@ impl State {
         Ok(())
     }
 
-    fn apply(&mut self, Transition { from, to }: Transition<'_>) {
+    fn record(&mut self, event: &Event) {
+        self.events.insert((event.project_id.clone(), event.id), event.clone());
+        self.feed.push(event.clone());
+    }
+
+    fn apply(&mut self, Transition { from, to, event }: Transition<'_>) {
+        self.record(event);
         if from.is_pending() {
             self.markers.remove(&(from.email_normalized.clone(), from.project_id.clone()));
         }
@@ -77,9 +92,15 @@ impl State {
     }
 }
 
-fn page_of<T: Clone>(items: impl Iterator<Item = (String, T)>, page: &PageRequest) -> Page<T> {
+/// A page of `items` (keyed, in list order) after the cursor; `follows(key, cursor)` says whether
+/// a key comes after the cursor's in that order.
+fn page_of<T: Clone>(
+    items: impl Iterator<Item = (String, T)>,
+    page: &PageRequest,
+    follows: fn(&str, &str) -> bool,
+) -> Page<T> {
     let mut out: Vec<(String, T)> = items
-        .filter(|(key, _)| page.after.as_ref().is_none_or(|c| key.as_str() > c.after.as_str()))
+        .filter(|(key, _)| page.after.as_ref().is_none_or(|c| follows(key, &c.after)))
         .take(page.limit + 1)
         .collect();
     let more = out.len() > page.limit;
@@ -90,13 +111,14 @@ fn page_of<T: Clone>(items: impl Iterator<Item = (String, T)>, page: &PageReques
 
 #[async_trait]
 impl Store for MemoryStore {
-    async fn create_project(&self, project: &Project, owner: &Membership) -> StoreResult<()> {
+    async fn create_project(&self, project: &Project, owner: &Membership, events: &[Event]) -> StoreResult<()> {
         let mut state = self.lock();
         if state.projects.contains_key(&project.id) {
             return Err(StoreError::AlreadyExists);
         }
         state.projects.insert(project.id.clone(), project.clone());
         state.members.insert((project.id.clone(), owner.user_id.clone()), owner.clone());
+        events.iter().for_each(|event| state.record(event));
         Ok(())
     }
 
@@ -119,7 +141,7 @@ impl Store for MemoryStore {
             .iter()
             .filter(|((pid, _), _)| pid == project_id)
             .map(|((_, user), m)| (user.to_string(), m.clone()));
-        Ok(page_of(members, page))
+        Ok(page_of(members, page, |key, after| key > after))
     }
 
     async fn create_invitation(
@@ -127,6 +149,7 @@ impl Store for MemoryStore {
         invitation: &Invitation,
         guard: &CreateGuard,
         supersedes: Option<Transition<'_>>,
+        event: &Event,
     ) -> StoreResult<()> {
         let mut state = self.lock();
         let inviter = state.members.get(&(invitation.project_id.clone(), guard.inviter.clone()));
@@ -157,6 +180,7 @@ impl Store for MemoryStore {
             (invitation.email_normalized.clone(), invitation.project_id.clone()),
             PendingInvitation::of(invitation),
         );
+        state.record(event);
         Ok(())
     }
 
@@ -187,7 +211,23 @@ impl Store for MemoryStore {
             .filter(|((pid, _), _)| pid == project_id)
             .filter(|(_, inv)| matches_status(inv, status, now))
             .map(|((_, id), inv)| (id.to_string(), inv.clone()));
-        Ok(page_of(items, page))
+        Ok(page_of(items, page, |key, after| key > after))
+    }
+
+    async fn events(
+        &self,
+        project_id: &ProjectId,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Event>> {
+        let state = self.lock();
+        let newest_first = state
+            .events
+            .iter()
+            .rev()
+            .filter(|((pid, _), event)| pid == project_id && filter.matches(event))
+            .map(|((_, id), event)| (id.to_string(), event.clone()));
+        Ok(page_of(newest_first, page, |key, after| key < after))
     }
 
     async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>> {
@@ -222,7 +262,7 @@ impl Store for MemoryStore {
         let mut state = self.lock();
         // Every condition first, as a transaction does: a stale one writes nothing.
         let member_key = |to: &Invitation| Some((to.project_id.clone(), to.accepted_by.clone()?));
-        for Acceptance { transition, grant } in acceptances {
+        for Acceptance { transition, grant, .. } in acceptances {
             state.check_current(transition.from)?;
             state.check_marker_move(*transition)?;
             let key = member_key(transition.to).ok_or(StoreError::Conflict)?;
@@ -233,8 +273,11 @@ impl Store for MemoryStore {
                 _ => return Err(StoreError::Conflict),
             }
         }
-        for Acceptance { transition, grant } in acceptances {
+        for Acceptance { transition, grant, member_event } in acceptances {
             state.apply(*transition);
+            if let Some(event) = member_event {
+                state.record(event);
+            }
             if let (Grant::Write { membership, .. }, Some(key)) = (grant, member_key(transition.to)) {
                 state.members.insert(key, membership.clone());
             }

@@ -15,7 +15,9 @@
 //! | 7b | those invitations and the user's memberships of their projects | invitation and member keys | BatchGet, consistent |
 //! | 8 | any transition | invitation Put conditioned on `version` (and `status = Pending`), marker kept in step | TransactWrite |
 //! | 9 | accept | invitation → Accepted, marker deleted, membership put unless a higher rank is there | TransactWrite |
-//! | 9b | accept on sign-up | up to 33 acceptances of pattern 9 together, all or none | TransactWrite |
+//! | 9b | accept on sign-up | up to 20 acceptances of pattern 9 together, all or none | TransactWrite |
+//! | 10 | the event of every state change, in the change's transaction | `PROJECT#<pid>`/`EVENT#<uuidv7>`, `ttl` after the retention | Put in the same TransactWrite |
+//! | 11 | a project's events, newest first, by type or invitation | `PK = PROJECT#<pid>`, `begins_with(SK, EVENT#)`, backwards, filter | Query |
 
 pub mod memory;
 
@@ -24,7 +26,8 @@ pub mod dynamodb;
 
 use crate::cause::Cause;
 use crate::domain::{
-    Grant, Invitation, InvitationId, InvitationStatus, Membership, Page, PageRequest, Project, ProjectId, Role, UserId,
+    Event, EventType, Grant, Invitation, InvitationId, InvitationStatus, Membership, Page, PageRequest, Project,
+    ProjectId, Role, UserId,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -69,23 +72,41 @@ pub struct CreateGuard {
     pub domain_candidates: Vec<String>,
 }
 
-/// A transition of an invitation: the state that was read and the state to write over it.
+/// A transition of an invitation: the state that was read, the state to write over it, and the
+/// event that says so, written together.
 #[derive(Debug, Clone, Copy)]
 pub struct Transition<'a> {
     pub from: &'a Invitation,
     pub to: &'a Invitation,
+    pub event: &'a Event,
 }
 
-/// One acceptance: the invitation's transition to Accepted and the role it grants.
+/// One acceptance: the invitation's transition to Accepted, the role it grants and, when the
+/// grant makes a new member, the `member.added` event.
 #[derive(Debug, Clone, Copy)]
 pub struct Acceptance<'a> {
     pub transition: Transition<'a>,
     pub grant: &'a Grant,
+    pub member_event: Option<&'a Event>,
 }
 
-/// Acceptances written in one [`Store::accept_batch`]: each is three items of a DynamoDB
-/// transaction (invitation, marker, membership), which holds at most 100.
-pub const ACCEPT_BATCH: usize = 33;
+/// Acceptances written in one [`Store::accept_batch`]: each is at most five items of a DynamoDB
+/// transaction (invitation, marker, membership, two events), which holds at most 100.
+pub const ACCEPT_BATCH: usize = 20;
+
+/// Which of a project's events to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub kind: Option<EventType>,
+    pub invitation_id: Option<InvitationId>,
+}
+
+impl EventFilter {
+    pub fn matches(&self, event: &Event) -> bool {
+        self.kind.is_none_or(|kind| event.kind == kind)
+            && self.invitation_id.is_none_or(|id| event.invitation_id == Some(id))
+    }
+}
 
 /// What went wrong in a store call. The first group are answers about the data, each named by
 /// the operation that returns it; the last three are failures of the store itself.
@@ -128,8 +149,9 @@ pub fn matches_status(invitation: &Invitation, wanted: Option<InvitationStatus>,
 /// the errors each method's documentation names are the answers it MUST give about the data.
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Writes the project and its owner's membership together. `AlreadyExists` if either exists.
-    async fn create_project(&self, project: &Project, owner: &Membership) -> StoreResult<()>;
+    /// Writes the project, its owner's membership and their events together. `AlreadyExists` if
+    /// the project or the membership exists.
+    async fn create_project(&self, project: &Project, owner: &Membership, events: &[Event]) -> StoreResult<()>;
 
     /// The project and `user_id`'s membership of it, read together and consistently.
     async fn project_and_membership(
@@ -145,12 +167,14 @@ pub trait Store: Send + Sync {
     /// `supersedes` first retires an expired one that still holds the address. Returns
     /// `NotMember` / `RoleTooLow` when the inviter may not invite, `ProjectNotFound`,
     /// `DomainNotAllowed` for the project's own allow-list, `DuplicatePending` with the marker that
-    /// holds the address, and `Conflict` when `supersedes` is stale. Nothing is written on error.
+    /// holds the address, and `Conflict` when `supersedes` is stale. `event` is written with it.
+    /// Nothing is written on error.
     async fn create_invitation(
         &self,
         invitation: &Invitation,
         guard: &CreateGuard,
         supersedes: Option<Transition<'_>>,
+        event: &Event,
     ) -> StoreResult<()>;
 
     /// An invitation of the project and `user_id`'s membership, read together and consistently.
@@ -180,14 +204,23 @@ pub trait Store: Send + Sync {
     /// `user_id`'s memberships of the given projects, read consistently; absent ones left out.
     async fn memberships(&self, user_id: &UserId, project_ids: &[ProjectId]) -> StoreResult<Vec<Membership>>;
 
-    /// Writes a transition over exactly the version that was read, keeping the marker in step.
+    /// A page of the project's events, newest first.
+    async fn events(
+        &self,
+        project_id: &ProjectId,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Event>>;
+
+    /// Writes a transition over exactly the version that was read, keeping the marker in step,
+    /// with its event.
     /// `Conflict` when the invitation changed since; `DuplicatePending` when a new address is
     /// already held by another pending invitation of the project.
     async fn save(&self, transition: Transition<'_>) -> StoreResult<()>;
 
     /// Accepts: the transition to Accepted, the marker removed and the grant applied, atomically.
-    async fn accept(&self, transition: Transition<'_>, grant: &Grant) -> StoreResult<()> {
-        self.accept_batch(&[Acceptance { transition, grant }]).await
+    async fn accept(&self, acceptance: Acceptance<'_>) -> StoreResult<()> {
+        self.accept_batch(&[acceptance]).await
     }
 
     /// Up to [`ACCEPT_BATCH`] acceptances of different projects' invitations, all or none:

@@ -2,8 +2,8 @@
 
 use crate::domain::timestamp::{from_millis, to_millis};
 use crate::domain::{
-    Delivery, DeliveryStatus, DomainAllowList, Invitation, InvitationId, InvitationRecord, InvitationStatus,
-    Membership, Project, ProjectId, ProjectName, Role, UserId,
+    Actor, Changes, Delivery, DeliveryStatus, DomainAllowList, Event, EventType, Invitation, InvitationId,
+    InvitationRecord, InvitationStatus, Membership, Project, ProjectId, ProjectName, Role, UserId,
 };
 use crate::store::{PendingInvitation, StoreError, StoreResult};
 use aws_sdk_dynamodb::primitives::Blob;
@@ -303,4 +303,103 @@ pub(super) fn marker_from(item: &Item) -> StoreResult<PendingInvitation> {
         role: f.parse("role")?,
         expires_at: f.time("expires_at")?,
     })
+}
+
+pub(super) fn event_key(project_id: &ProjectId, id: Uuid) -> Item {
+    key(project_pk(project_id), format!("EVENT#{id}"))
+}
+
+/// An event as an item. Every attribute the events pipe's input template names is always
+/// written (empty when it does not apply): the template is filled from these. `send_id` is
+/// written only when the event asks for an email: the email pipe's filter selects on it.
+pub(super) fn event_item(event: &Event, retention: Duration) -> Item {
+    let text = |value: Option<String>| s(value.unwrap_or_default());
+    let changes = &event.changes;
+    let mut item = event_key(&event.project_id, event.id);
+    item.extend([
+        ("kind".to_owned(), s("event")),
+        ("event_id".to_owned(), s(event.id.to_string())),
+        ("type".to_owned(), s(event.kind.as_str())),
+        ("project_id".to_owned(), s(event.project_id.as_str())),
+        ("invitation_id".to_owned(), text(event.invitation_id.map(|id| id.to_string()))),
+        ("actor".to_owned(), s(event.actor.to_string())),
+        ("at".to_owned(), ts(event.at)),
+        ("time".to_owned(), text(event.at.format(&time::format_description::well_known::Rfc3339).ok())),
+        ("email".to_owned(), text(changes.email.clone())),
+        ("role".to_owned(), text(changes.role.map(|r| r.as_str().to_owned()))),
+        ("status".to_owned(), text(changes.status.map(|s| s.name().to_owned()))),
+        ("delivery_status".to_owned(), text(changes.delivery_status.map(|d| d.as_str().to_owned()))),
+        ("reason".to_owned(), text(changes.reason.clone())),
+        ("member_id".to_owned(), text(changes.member_id.as_ref().map(ToString::to_string))),
+        // DynamoDB's TTL wants epoch seconds.
+        ("ttl".to_owned(), n((event.at + retention).unix_timestamp())),
+    ]);
+    set_opt(&mut item, "send_id", changes.send_id.map(|id| s(id.to_string())));
+    item
+}
+
+pub(super) fn event_from(item: &Item) -> StoreResult<Event> {
+    let f = Fields(item);
+    let bad = |what: &str| StoreError::Corrupt(format!("bad event {what}"));
+    let some = |key: &str| f.opt_s(key).filter(|value| !value.is_empty());
+    let actor = match f.s("actor")?.as_str() {
+        "system" => Actor::System,
+        user => Actor::User(UserId::parse(user).map_err(|_| bad("actor"))?),
+    };
+    Ok(Event {
+        id: f.parse("event_id")?,
+        kind: f.s("type")?.parse::<EventType>().map_err(|_| bad("type"))?,
+        project_id: f.id("project_id", ProjectId::parse)?,
+        invitation_id: some("invitation_id")
+            .map(|id| InvitationId::parse(&id))
+            .transpose()
+            .map_err(|_| bad("invitation_id"))?,
+        actor,
+        at: f.time("at")?,
+        changes: Changes {
+            email: some("email"),
+            role: some("role").map(|r| r.parse::<Role>()).transpose().map_err(|_| bad("role"))?,
+            status: some("status").map(|s| InvitationStatus::from_name(&s).ok_or_else(|| bad("status"))).transpose()?,
+            delivery_status: some("delivery_status")
+                .map(|d| DeliveryStatus::parse(&d).ok_or_else(|| bad("delivery_status")))
+                .transpose()?,
+            reason: some("reason"),
+            member_id: some("member_id").map(|m| UserId::parse(&m)).transpose().map_err(|_| bad("member_id"))?,
+            send_id: some("send_id").map(|id| id.parse::<Uuid>()).transpose().map_err(|_| bad("send_id"))?,
+        },
+    })
+}
+
+/// The stream record DynamoDB writes when `event` is inserted, as Pipes reads it (DynamoDB's JSON
+/// for each attribute): what the local run feeds the pipes of `template.yaml` with.
+pub fn event_stream_record(event: &Event, retention: Duration) -> serde_json::Value {
+    let image: serde_json::Map<String, serde_json::Value> =
+        event_item(event, retention).into_iter().map(|(name, value)| (name, attribute_json(&value))).collect();
+    serde_json::json!({
+        "eventID": event.id.to_string(),
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "dynamodb": { "Keys": { "PK": image["PK"], "SK": image["SK"] }, "NewImage": image },
+    })
+}
+
+fn attribute_json(value: &AttributeValue) -> serde_json::Value {
+    use base64::Engine;
+    use serde_json::json;
+    let blob = |b: &Blob| base64::engine::general_purpose::STANDARD.encode(b.as_ref());
+    match value {
+        AttributeValue::S(s) => json!({ "S": s }),
+        AttributeValue::N(n) => json!({ "N": n }),
+        AttributeValue::B(b) => json!({ "B": blob(b) }),
+        AttributeValue::Bool(b) => json!({ "BOOL": b }),
+        AttributeValue::Null(n) => json!({ "NULL": n }),
+        AttributeValue::Ss(values) => json!({ "SS": values }),
+        AttributeValue::Ns(values) => json!({ "NS": values }),
+        AttributeValue::Bs(values) => json!({ "BS": values.iter().map(blob).collect::<Vec<_>>() }),
+        AttributeValue::M(map) => {
+            json!({ "M": map.iter().map(|(k, v)| (k.clone(), attribute_json(v))).collect::<serde_json::Map<_, _>>() })
+        }
+        AttributeValue::L(list) => json!({ "L": list.iter().map(attribute_json).collect::<Vec<_>>() }),
+        _ => serde_json::Value::Null,
+    }
 }

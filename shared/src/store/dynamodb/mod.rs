@@ -2,6 +2,8 @@
 //! `items` maps domain values to items, `reads` and `transactions` talk to the table.
 
 mod items;
+
+pub use items::event_stream_record;
 mod reads;
 mod transactions;
 
@@ -10,25 +12,43 @@ use crate::aws_errors::{classify, Fault};
 use crate::cause::Cause;
 use crate::domain::Cursor;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
+    StreamViewType,
+};
 use aws_sdk_dynamodb::Client;
 use items::*;
-use reads::status_filter;
+use reads::{event_filter, status_filter, PageRead};
 use transactions::{Cancelled, Condition};
+
+/// How long events are kept unless the deployment says otherwise (`EVENT_RETENTION`).
+pub const DEFAULT_EVENT_RETENTION: time::Duration = time::Duration::days(400);
 
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
     table: String,
+    event_retention: time::Duration,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self { client, table: table.into(), event_retention: DEFAULT_EVENT_RETENTION }
     }
 
-    /// Creates the table (for tests and the local run; deployments use `template.yaml`).
-    pub async fn create_table(&self) -> StoreResult<()> {
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Events expire (DynamoDB's TTL) this long after they happened.
+    pub fn retaining_events_for(mut self, retention: time::Duration) -> Self {
+        self.event_retention = retention;
+        self
+    }
+
+    /// Creates the table with its stream, as `template.yaml` declares it (for tests and the local
+    /// run), and returns the stream's ARN.
+    pub async fn create_table(&self) -> StoreResult<String> {
         let attribute = |name: &str| {
             AttributeDefinition::builder()
                 .attribute_name(name)
@@ -39,7 +59,8 @@ impl DynamoStore {
         let key = |name: &str, kind| {
             KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(internal)
         };
-        self.client
+        let created = self
+            .client
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
@@ -47,10 +68,18 @@ impl DynamoStore {
             .attribute_definitions(attribute("SK")?)
             .key_schema(key("PK", KeyType::Hash)?)
             .key_schema(key("SK", KeyType::Range)?)
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewImage)
+                    .build()
+                    .map_err(internal)?,
+            )
             .send()
             .await
             .map_err(from_sdk)?;
-        Ok(())
+        let description = created.table_description.ok_or_else(|| internal_msg("no table description"))?;
+        description.latest_stream_arn.ok_or_else(|| internal_msg("the table has no stream"))
     }
 }
 
@@ -65,6 +94,10 @@ where
     }
 }
 
+fn internal_msg(text: &str) -> StoreError {
+    StoreError::Internal(Cause::msg(text))
+}
+
 /// A request this code could not build: a bug.
 fn internal(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Internal(Cause::new(err))
@@ -72,9 +105,12 @@ fn internal(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 
 #[async_trait]
 impl Store for DynamoStore {
-    async fn create_project(&self, project: &Project, owner: &Membership) -> StoreResult<()> {
+    async fn create_project(&self, project: &Project, owner: &Membership, events: &[Event]) -> StoreResult<()> {
         let absent = || Some(Condition::new("attribute_not_exists(PK)"));
-        let items = vec![self.put(project_item(project), absent())?, self.put(member_item(owner), absent())?];
+        let mut items = vec![self.put(project_item(project), absent())?, self.put(member_item(owner), absent())?];
+        for event in events {
+            items.push(self.event_put(event)?);
+        }
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(c) if c.first_failure().is_some() => Err(StoreError::AlreadyExists),
@@ -101,8 +137,9 @@ impl Store for DynamoStore {
     }
 
     async fn members(&self, project_id: &ProjectId, page: &PageRequest) -> StoreResult<Page<Membership>> {
-        let (items, more) =
-            self.query_page(project_pk(project_id), "MEMBER#", page.after.as_ref(), None, &[], page.limit).await?;
+        let (items, more) = self
+            .query_page(PageRead { projection: &[], ..PageRead::of(project_pk(project_id), "MEMBER#", page) })
+            .await?;
         let members = items.iter().map(member_from).collect::<StoreResult<Vec<_>>>()?;
         let next = more.then(|| members.last().map(|m| Cursor { after: m.user_id.to_string() })).flatten();
         Ok(Page { items: members, next })
@@ -113,6 +150,7 @@ impl Store for DynamoStore {
         invitation: &Invitation,
         guard: &CreateGuard,
         supersedes: Option<Transition<'_>>,
+        event: &Event,
     ) -> StoreResult<()> {
         let pid = &invitation.project_id;
         let inviter_rank =
@@ -139,8 +177,10 @@ impl Store for DynamoStore {
                     .name("#version", "version")
                     .value(":version", n(old.from.version));
                 items.push(self.put(invitation_item(old.to)?, Some(version))?);
+                items.push(self.event_put(old.event)?);
             }
         }
+        items.push(self.event_put(event)?);
         let cancelled = match self.transact(items).await {
             Ok(()) => return Ok(()),
             Err(cancelled) => cancelled,
@@ -185,19 +225,29 @@ impl Store for DynamoStore {
         page: &PageRequest,
     ) -> StoreResult<Page<Invitation>> {
         let filter = status.map(|s| status_filter(s, now));
-        let (items, more) = self
-            .query_page(
-                project_pk(project_id),
-                "INVITATION#",
-                page.after.as_ref(),
-                filter,
-                INVITATION_FIELDS,
-                page.limit,
-            )
-            .await?;
+        let read = PageRead {
+            filter,
+            projection: INVITATION_FIELDS,
+            ..PageRead::of(project_pk(project_id), "INVITATION#", page)
+        };
+        let (items, more) = self.query_page(read).await?;
         let invitations = items.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
         let next = more.then(|| invitations.last().map(|i| Cursor { after: i.id.to_string() })).flatten();
         Ok(Page { items: invitations, next })
+    }
+
+    async fn events(
+        &self,
+        project_id: &ProjectId,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Event>> {
+        let filter = event_filter(filter);
+        let read = PageRead { filter, backwards: true, ..PageRead::of(project_pk(project_id), "EVENT#", page) };
+        let (items, more) = self.query_page(read).await?;
+        let events = items.iter().map(event_from).collect::<StoreResult<Vec<_>>>()?;
+        let next = more.then(|| events.last().map(|e| Cursor { after: e.id.to_string() })).flatten();
+        Ok(Page { items: events, next })
     }
 
     async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>> {
@@ -241,12 +291,13 @@ impl Store for DynamoStore {
         let items = self.transition_items(transition)?;
         let marker_put =
             transition.to.email_normalized != transition.from.email_normalized && transition.to.is_pending();
-        let last = items.len() - 1;
+        // The marker's put comes just before the event.
+        let marker = items.len() - 2;
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(cancelled) => Err(match cancelled.first_failure() {
-                Some((i, Some(marker))) if marker_put && i == last => {
-                    StoreError::DuplicatePending(marker_from(marker)?)
+                Some((i, Some(found))) if marker_put && i == marker => {
+                    StoreError::DuplicatePending(marker_from(found)?)
                 }
                 Some(_) => StoreError::Conflict,
                 None => cancelled.into_other(),
@@ -255,10 +306,13 @@ impl Store for DynamoStore {
     }
 
     async fn accept_batch(&self, acceptances: &[Acceptance<'_>]) -> StoreResult<()> {
-        let mut items = Vec::with_capacity(acceptances.len() * 3);
-        for Acceptance { transition, grant } in acceptances {
+        let mut items = Vec::with_capacity(acceptances.len() * 5);
+        for Acceptance { transition, grant, member_event } in acceptances {
             items.extend(self.transition_items(*transition)?);
             items.push(self.grant_item(transition.to, grant)?);
+            if let Some(event) = member_event {
+                items.push(self.event_put(event)?);
+            }
         }
         self.transact(items).await.map_err(Cancelled::into_other)
     }

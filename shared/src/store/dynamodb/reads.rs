@@ -7,7 +7,7 @@ use super::{from_sdk, internal, DynamoStore};
 use crate::cause::Cause;
 use crate::domain::timestamp::to_millis;
 use crate::domain::{Cursor, InvitationStatus};
-use crate::store::{StoreError, StoreResult};
+use crate::store::{EventFilter, StoreError, StoreResult};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -52,18 +52,11 @@ impl DynamoStore {
         Ok(found)
     }
 
-    /// Reads one page of a partition in sort-key order, applying an optional filter, fetching
-    /// `limit + 1` matches to know whether more follow. Only the `projection` attributes are
-    /// read, all of them when it is empty.
-    pub(super) async fn query_page(
-        &self,
-        pk: String,
-        sk_prefix: &str,
-        after: Option<&Cursor>,
-        filter: Option<Filter>,
-        projection: &[&str],
-        limit: usize,
-    ) -> StoreResult<(Vec<Item>, bool)> {
+    /// Reads one page of a partition in sort-key order (or backwards), applying an optional
+    /// filter, fetching `limit + 1` matches to know whether more follow. Only the `projection`
+    /// attributes are read, all of them when it is empty.
+    pub(super) async fn query_page(&self, read: PageRead<'_>) -> StoreResult<(Vec<Item>, bool)> {
+        let PageRead { pk, sk_prefix, after, filter, projection, limit, backwards } = read;
         let mut start = after.map(|c| key(pk.clone(), format!("{sk_prefix}{}", c.after)));
         let mut items = Vec::new();
         loop {
@@ -75,6 +68,7 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .limit((limit + 1 - items.len()).max(1) as i32 * if filter.is_some() { 4 } else { 1 })
+                .scan_index_forward(!backwards)
                 .set_exclusive_start_key(start.take());
             if let Some(filter) = &filter {
                 names.extend(filter.names.clone());
@@ -105,6 +99,33 @@ impl DynamoStore {
     }
 }
 
+/// One page to read from a partition.
+pub(super) struct PageRead<'a> {
+    pub pk: String,
+    pub sk_prefix: &'a str,
+    pub after: Option<&'a Cursor>,
+    pub filter: Option<Filter>,
+    pub projection: &'a [&'a str],
+    pub limit: usize,
+    /// Newest first, for sort keys that are UUIDv7s.
+    pub backwards: bool,
+}
+
+impl<'a> PageRead<'a> {
+    /// A page of the partition's items under `sk_prefix`, oldest first, unfiltered, all attributes.
+    pub fn of(pk: String, sk_prefix: &'a str, page: &'a crate::domain::PageRequest) -> Self {
+        PageRead {
+            pk,
+            sk_prefix,
+            after: page.after.as_ref(),
+            filter: None,
+            projection: &[],
+            limit: page.limit,
+            backwards: false,
+        }
+    }
+}
+
 pub(super) struct Filter {
     expression: String,
     names: HashMap<String, String>,
@@ -125,4 +146,21 @@ pub(super) fn status_filter(status: InvitationStatus, now: OffsetDateTime) -> Fi
         other => ("#status = :status", vec![(":status".to_owned(), n(other.code()))]),
     };
     Filter { expression: expression.to_owned(), names, values: values.into_iter().collect() }
+}
+
+/// The event list's filter: by type, by invitation, or both.
+pub(super) fn event_filter(wanted: &EventFilter) -> Option<Filter> {
+    let mut clauses = Vec::new();
+    let mut names = HashMap::new();
+    let mut values = HashMap::new();
+    if let Some(kind) = wanted.kind {
+        clauses.push("#type = :type");
+        names.insert("#type".to_owned(), "type".to_owned());
+        values.insert(":type".to_owned(), s(kind.as_str()));
+    }
+    if let Some(id) = wanted.invitation_id {
+        clauses.push("invitation_id = :invitation");
+        values.insert(":invitation".to_owned(), s(id.to_string()));
+    }
+    (!clauses.is_empty()).then(|| Filter { expression: clauses.join(" AND "), names, values })
 }

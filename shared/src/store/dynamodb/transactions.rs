@@ -1,10 +1,10 @@
 //! Writes: every state change is one transaction of conditional items, retried only while it
 //! loses a race with another transaction.
 
-use super::items::{invitation_item, marker_item, marker_key, member_item, member_key, n, s, Item};
+use super::items::{event_item, invitation_item, marker_item, marker_key, member_item, member_key, n, s, Item};
 use super::{from_sdk, internal, DynamoStore};
 use crate::cause::Cause;
-use crate::domain::{Grant, Invitation, Role};
+use crate::domain::{Event, Grant, Invitation, Role};
 use crate::store::{PendingInvitation, StoreError, StoreResult, Transition};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -83,11 +83,16 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
-    /// The writes that move an invitation from one state to the next, marker included.
-    /// The invitation's own write is always first.
+    /// An event, written once.
+    pub(super) fn event_put(&self, event: &Event) -> StoreResult<TransactWriteItem> {
+        self.put(event_item(event, self.event_retention), Some(Condition::new("attribute_not_exists(PK)")))
+    }
+
+    /// The writes that move an invitation from one state to the next: the invitation's own write
+    /// first, then the marker's, then the event.
     pub(super) fn transition_items(
         &self,
-        Transition { from, to }: Transition<'_>,
+        Transition { from, to, event }: Transition<'_>,
     ) -> StoreResult<Vec<TransactWriteItem>> {
         let mut items = vec![self.put(
             invitation_item(to)?,
@@ -106,6 +111,7 @@ impl DynamoStore {
             }
             _ => {}
         }
+        items.push(self.event_put(event)?);
         Ok(items)
     }
 

@@ -1,0 +1,99 @@
+//! The local run's pipes: the table's changes, in commit order, through the pipes `template.yaml`
+//! declares (the same filters and templates as in AWS, by the project's pipe emulator). Send
+//! requests go on the email queue; events for the bus are appended to `outbox/events.jsonl`.
+
+use invitations::domain::Event;
+use invitations::queue::Queue;
+use invitations::store::dynamodb::event_stream_record;
+use invitations::store::memory::MemoryStore;
+use pipes_emulator::stream::StreamReader;
+use pipes_emulator::Pipe;
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Mutex as AsyncMutex;
+
+/// Where the table's changes come from.
+pub enum Changes {
+    /// The in-memory store's commit log.
+    Memory { store: Arc<MemoryStore>, read: Mutex<usize>, retention: time::Duration },
+    /// A DynamoDB (Local) table's stream.
+    Stream(AsyncMutex<StreamReader>),
+}
+
+impl Changes {
+    /// The stream records written since the last call, in commit order.
+    async fn next_records(&self) -> Vec<Value> {
+        match self {
+            Changes::Memory { store, read, retention } => {
+                let mut read = read.lock().unwrap_or_else(|p| p.into_inner());
+                let events: Vec<Event> = store.events_since(*read);
+                *read += events.len();
+                events.iter().map(|event| event_stream_record(event, *retention)).collect()
+            }
+            Changes::Stream(reader) => match reader.lock().await.read().await {
+                Ok(records) => records,
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not read the table's stream");
+                    Vec::new()
+                }
+            },
+        }
+    }
+}
+
+pub struct Relay {
+    pub changes: Changes,
+    pub pipes: Vec<Pipe>,
+    pub email_queue: Arc<dyn Queue>,
+    /// The event bus's stand-in: one JSON event per line.
+    pub events_file: PathBuf,
+}
+
+impl Relay {
+    /// The pipes of the project's own `template.yaml`.
+    pub fn template_pipes() -> Vec<Pipe> {
+        Pipe::all_in(include_str!("../../../template.yaml")).expect("template.yaml declares its pipes")
+    }
+
+    /// Carries every new change through the pipes; returns how many deliveries it made.
+    pub async fn run_once(&self) -> usize {
+        let mut delivered = 0;
+        for record in self.changes.next_records().await {
+            for pipe in &self.pipes {
+                match pipe.deliver(&record) {
+                    Ok(Some(delivery)) if delivery.target == "EmailQueue" => {
+                        if let Err(err) = self.email_queue.send(delivery.body).await {
+                            tracing::error!(error = %err, "could not queue a send request");
+                        }
+                        delivered += 1;
+                    }
+                    Ok(Some(delivery)) => {
+                        self.publish(&delivery);
+                        delivered += 1;
+                    }
+                    Ok(None) => {}
+                    Err(reason) => tracing::error!(%reason, "a pipe failed a record (its DLQ in AWS)"),
+                }
+            }
+        }
+        delivered
+    }
+
+    fn publish(&self, delivery: &pipes_emulator::Delivery) {
+        let detail: Value = serde_json::from_str(&delivery.body).unwrap_or(Value::String(delivery.body.clone()));
+        let event = serde_json::json!({
+            "source": delivery.source,
+            "detail-type": delivery.detail_type,
+            "detail": detail,
+        });
+        tracing::info!(detail_type = delivery.detail_type.as_deref().unwrap_or_default(), "event published");
+        let written = std::fs::create_dir_all(self.events_file.parent().unwrap_or(std::path::Path::new(".")))
+            .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(&self.events_file))
+            .and_then(|mut file| writeln!(file, "{event}"));
+        if let Err(err) = written {
+            tracing::warn!(error = %err, "could not write the event to the outbox");
+        }
+    }
+}
