@@ -148,9 +148,13 @@ pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(builder.build())
 }
 
+/// The SES client makes exactly one attempt per send: a retry inside the SDK after SES accepted
+/// an email whose answer was slow would send it twice. The queue retries instead, after the
+/// sender has recorded the outcome.
 #[cfg(feature = "ses")]
 pub fn ses_client(config: &SdkConfig) -> aws_sdk_sesv2::Client {
-    let mut builder = aws_sdk_sesv2::config::Builder::from(config);
+    let mut builder = aws_sdk_sesv2::config::Builder::from(config)
+        .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::standard().with_max_attempts(1));
     if let Some(url) = endpoint_for("SESV2") {
         builder = builder.endpoint_url(url);
     }

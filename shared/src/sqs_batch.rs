@@ -16,11 +16,21 @@ const CONCURRENCY: usize = 10;
 #[error("the record has no body")]
 pub struct NoBody;
 
-/// Runs `handle` on every record's body; a record whose handling fails (or that has no body) is
+/// One record of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub body: String,
+    /// What `ChangeMessageVisibility` needs to put the message back for later.
+    pub receipt_handle: Option<String>,
+    /// How many times the queue has handed this message out, this time included.
+    pub receive_count: u32,
+}
+
+/// Runs `handle` on every record; a record whose handling fails (or that has no body) is
 /// reported for redelivery, and after the queue's `maxReceiveCount` it lands in the DLQ.
 pub async fn process_batch<F, Fut, E>(event: SqsEvent, handle: F) -> SqsBatchResponse
 where
-    F: Fn(String) -> Fut,
+    F: Fn(Message) -> Fut,
     Fut: Future<Output = Result<(), E>>,
     E: Error + 'static,
 {
@@ -31,8 +41,13 @@ where
             let id = record.message_id.unwrap_or_default();
             let span = tracing::info_span!("message", message_id = %id);
             async move {
+                let receive_count =
+                    record.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
                 let failed = match record.body {
-                    Some(body) => handle(body).await.err().map(|err| Chain(&err).to_string()),
+                    Some(body) => {
+                        let message = Message { body, receipt_handle: record.receipt_handle, receive_count };
+                        handle(message).await.err().map(|err| Chain(&err).to_string())
+                    }
                     None => Some(NoBody.to_string()),
                 };
                 failed.map(|error| {

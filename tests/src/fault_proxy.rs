@@ -30,6 +30,8 @@ pub enum Fault {
     Delay(Duration),
     /// BatchGetItem answered with every key unprocessed, as under throttling.
     AllUnprocessed,
+    /// TransactWriteItems cancelled because a condition failed: another writer got there first.
+    ConditionFailed,
     /// Forwarded, so the service does the work, and then never answered.
     ForwardThenHang,
 }
@@ -38,6 +40,8 @@ pub enum Fault {
 struct Rule {
     operation: String,
     fault: Fault,
+    /// Calls of the operation let through before the fault applies.
+    skip: usize,
     remaining: usize,
 }
 
@@ -83,7 +87,12 @@ impl FaultProxy {
     /// The next `times` calls of `operation` (`BatchGetItem`, `TransactWriteItems`, `Query`,
     /// `SendEmail`, `SendMessage`, ...) get `fault`.
     pub fn inject(&self, operation: &str, fault: Fault, times: usize) {
-        let rule = Rule { operation: operation.to_owned(), fault, remaining: times };
+        self.inject_after(operation, 0, fault, times);
+    }
+
+    /// As [`FaultProxy::inject`], once `skip` calls of `operation` have gone through.
+    pub fn inject_after(&self, operation: &str, skip: usize, fault: Fault, times: usize) {
+        let rule = Rule { operation: operation.to_owned(), fault, skip, remaining: times };
         self.state.lock().unwrap().rules.push(rule);
     }
 
@@ -101,6 +110,10 @@ impl FaultProxy {
         let mut state = self.state.lock().unwrap();
         state.seen.push(operation.to_owned());
         let rule = state.rules.iter_mut().find(|rule| rule.operation == operation && rule.remaining > 0)?;
+        if rule.skip > 0 {
+            rule.skip -= 1;
+            return None;
+        }
         rule.remaining -= 1;
         Some(rule.fault.clone())
     }
@@ -148,6 +161,18 @@ impl FaultProxy {
                 let request: Value = serde_json::from_slice(&body).unwrap_or_default();
                 let answer = json!({"Responses": {}, "UnprocessedKeys": request["RequestItems"]});
                 Ok(json_response(200, "application/x-amz-json-1.0", &answer, None))
+            }
+            Fault::ConditionFailed => {
+                let request: Value = serde_json::from_slice(&body).unwrap_or_default();
+                let items = request["TransactItems"].as_array().map_or(1, Vec::len);
+                let mut reasons = vec![json!({"Code": "None"}); items];
+                reasons[0] = json!({"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"});
+                let answer = json!({
+                    "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                    "message": "Transaction cancelled, please refer cancellation reasons for specific reasons",
+                    "CancellationReasons": reasons,
+                });
+                Ok(json_response(400, "application/x-amz-json-1.0", &answer, None))
             }
             Fault::ForwardThenHang => {
                 forward().await?;

@@ -418,3 +418,102 @@ pub fn cognito_event(trigger_source: &str, sub: &str, email: &str, verified: boo
         "response": {}
     })
 }
+
+/// A config for an endpoint as the functions build theirs: three attempts per call and the given
+/// timeouts (tests shorten them to stay fast).
+pub fn function_config(endpoint_url: &str, timeouts: invitations::sdk_config::Timeouts) -> SdkConfig {
+    sdk_config_with(endpoint_url, timeouts)
+        .into_builder()
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+        .build()
+}
+
+/// The functions' timeouts, shortened so a hung dependency costs a test a second, not five.
+pub const SHORT_TIMEOUTS: invitations::sdk_config::Timeouts = invitations::sdk_config::Timeouts {
+    connect: std::time::Duration::from_millis(300),
+    attempt: std::time::Duration::from_millis(500),
+    operation: std::time::Duration::from_millis(1500),
+};
+
+/// One line of the README's reliability table, printed by the fault tests.
+pub fn reliability(scenario: &str, outcome: &str) {
+    println!("reliability | {scenario} | {outcome}");
+}
+
+/// As Lambda's SQS poller: receives up to ten messages from `queue_url`, hands them to `handle`
+/// as one event (with their real receipt handles and receive counts), and deletes the ones it
+/// did not report as failed. Returns how many were received.
+pub async fn poll_once<F, Fut>(sqs: &aws_sdk_sqs::Client, queue_url: &str, handle: F) -> usize
+where
+    F: FnOnce(lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>) -> Fut,
+    Fut: std::future::Future<Output = aws_lambda_events::event::sqs::SqsBatchResponse>,
+{
+    use aws_sdk_sqs::types::MessageSystemAttributeName;
+    let received = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+        .send()
+        .await
+        .expect("receive");
+    let messages = received.messages.unwrap_or_default();
+    if messages.is_empty() {
+        return 0;
+    }
+    let records: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| {
+            let count = m
+                .attributes
+                .as_ref()
+                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                .cloned()
+                .unwrap_or_else(|| "1".into());
+            serde_json::json!({
+                "messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body,
+                "attributes": {"ApproximateReceiveCount": count}, "messageAttributes": {},
+                "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+            })
+        })
+        .collect();
+    let event = serde_json::from_value(serde_json::json!({ "Records": records })).expect("an SQS event");
+    let response = handle(lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default())).await;
+    let failed: Vec<String> = response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
+    for message in &messages {
+        if !failed.iter().any(|id| Some(id) == message.message_id.as_ref()) {
+            let receipt = message.receipt_handle.clone().unwrap_or_default();
+            sqs.delete_message().queue_url(queue_url).receipt_handle(receipt).send().await.expect("delete");
+        }
+    }
+    messages.len()
+}
+
+/// A queue whose messages go to a new dead-letter queue after `max_receives`, visible again at
+/// once when not deleted; returns (queue, dead-letter queue).
+pub async fn queue_with_dlq(sqs: &aws_sdk_sqs::Client, max_receives: u32) -> (String, String) {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let dlq = sqs_queue(sqs).await;
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("dlq arn")
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("dlq arn");
+    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}).to_string();
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique("emails"))
+        .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .attributes(QueueAttributeName::VisibilityTimeout, "0")
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .expect("queue url");
+    (queue, dlq)
+}

@@ -19,7 +19,9 @@ async fn sender(api: &Api, templates: EmailTemplates) -> Sender {
 /// A sender over the API's table and clock, sending through `mailer`.
 fn sender_with(api: &Api, mailer: impl Mailer + 'static, templates: EmailTemplates) -> Sender {
     let settings = api.app.settings().clone();
-    Sender { delivery: EmailDelivery::new(api.store.clone(), api.clock.clone(), settings, Arc::new(mailer), templates) }
+    let delivery = EmailDelivery::new(api.store.clone(), api.clock.clone(), settings, Arc::new(mailer), templates);
+    let email_queue = invitations::queue::sqs::SqsQueue::new(api.sqs.clone(), api.queue_url.clone());
+    Sender { delivery, redelivery: Arc::new(email_queue) }
 }
 
 /// Creates a project and an invitation to a fresh address; returns the queued message.
@@ -209,6 +211,7 @@ fn ses_event(kind: &str, message_id: &str, project_id: &str, invitation_id: &str
             "Email Bounced",
             json!({"bounce": {"bounceType": "Permanent", "bounceSubType": "General", "bouncedRecipients": [], "timestamp": "2026-11-23T12:00:00Z"}}),
         ),
+        "Reject" => ("Email Rejected", json!({"reject": {"reason": "Bad content"}})),
         _ => (
             "Email Complaint Received",
             json!({"complaint": {"complaintFeedbackType": "abuse", "complainedRecipients": [], "timestamp": "2026-11-23T12:00:00Z"}}),
@@ -280,6 +283,38 @@ async fn delivery_bounce_and_complaint_events_update_the_status() {
     assert_eq!(invitation(&api, owner, message).await["delivery_status"], "complained");
     let garbage = ses_events::handle(&api.app.clone(), sqs_event(&[("bad".into(), "nope".into())])).await.unwrap();
     assert_eq!(garbage.batch_item_failures.len(), 1);
+}
+
+#[tokio::test]
+async fn a_reject_fails_the_invitation_and_a_late_event_for_an_earlier_send_changes_nothing() {
+    let api = Api::new().await;
+    let sender = sender(&api, EmailTemplates::default()).await;
+    let (owner, pid, _, message) = invited(&api).await;
+    let SendOutcome::Sent { message_id: first } = sender.send(&body(&message)).await.unwrap() else { panic!() };
+    let id = message.invitation_id.to_string();
+    // Resent: a new send is on its way when the first email's delivery event arrives.
+    api.clock.advance(Duration::minutes(5));
+    let resend = api
+        .call(
+            "POST",
+            &format!("/api/v1/projects/{pid}/resend-invitation"),
+            Some(json!({"invitation_id": id})),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(resend.status, 200);
+    let late = sqs_event(&[("e".into(), ses_event("Delivery", &first, &pid, &id))]);
+    ses_events::handle(&api.app, late).await.unwrap();
+    assert_eq!(invitation(&api, &owner, &message).await["delivery_status"], "queued", "the new send is untouched");
+    let second = api.queued().await.remove(0);
+    let SendOutcome::Sent { message_id } = sender.send(&body(&second)).await.unwrap() else { panic!() };
+    let reject = sqs_event(&[("e".into(), ses_event("Reject", &message_id, &pid, &id))]);
+    assert!(ses_events::handle(&api.app, reject).await.unwrap().batch_item_failures.is_empty());
+    let rejected = invitation(&api, &owner, &message).await;
+    assert_eq!(
+        (rejected["delivery_status"].as_str(), rejected["delivery_reason"].as_str()),
+        (Some("failed"), Some("Bad content"))
+    );
 }
 
 #[tokio::test]

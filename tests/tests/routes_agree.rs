@@ -120,3 +120,20 @@ fn no_api_function_may_send_to_a_queue_and_the_table_streams_to_the_pipes() {
         assert!(parameters["MaximumRetryAttempts"].as_u64().is_some(), "{} retries", pipe.name);
     }
 }
+
+#[test]
+fn a_dead_sender_s_claim_expires_before_its_message_comes_back() {
+    let doc = yaml("template.yaml");
+    let queue = &doc["Resources"]["EmailQueue"]["Properties"];
+    let visibility = queue["VisibilityTimeout"].as_u64().unwrap();
+    assert_eq!(
+        queue["RedrivePolicy"]["maxReceiveCount"].as_u64(),
+        Some(u64::from(send_invitation_email::MAX_RECEIVES))
+    );
+    let sender = &doc["Resources"]["SendInvitationEmailFunction"]["Properties"];
+    let lease = sender["Environment"]["Variables"]["INVITATION_SEND_LEASE"].as_str().unwrap();
+    let lease = invitations::domain::settings::parse_duration(lease).unwrap().whole_seconds() as u64;
+    let timeout = sender["Timeout"].as_u64().unwrap();
+    assert!(timeout < lease, "a live sender's claim outlasts it: {timeout} s < {lease} s");
+    assert!(lease < visibility, "a dead sender's claim is gone when SQS redelivers: {lease} s < {visibility} s");
+}

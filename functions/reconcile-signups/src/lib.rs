@@ -32,5 +32,5 @@ pub async fn handle(
     app: &Invitations,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(process_batch(event.payload, |body| async move { reconcile(app, &body).await.map(|_| ()) }).await)
+    Ok(process_batch(event.payload, |message| async move { reconcile(app, &message.body).await.map(|_| ()) }).await)
 }

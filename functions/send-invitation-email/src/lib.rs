@@ -1,12 +1,17 @@
 //! The sender: one SQS message per requested send. Each message is claimed before SES is called,
-//! so redelivered or concurrent duplicates send nothing (see `EmailDelivery::deliver`).
+//! so redelivered or concurrent duplicates send nothing (see `EmailDelivery::deliver`). A send
+//! that has to wait (SES throttling or failing, another sender holding it) goes back on the
+//! queue with a growing, jittered delay, within the receives the queue allows before its DLQ.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use invitations::queue::SendInvitationEmail;
+use invitations::cause::Chain;
+use invitations::domain::retry::retry_delay;
+use invitations::queue::{Redelivery, SendInvitationEmail};
 use invitations::service::{EmailDelivery, SendOutcome};
-use invitations::sqs_batch::process_batch;
+use invitations::sqs_batch::{process_batch, Message};
 use invitations::AppError;
 use lambda_runtime::LambdaEvent;
+use std::sync::Arc;
 
 /// Why a message asks for redelivery.
 #[derive(Debug, thiserror::Error)]
@@ -19,22 +24,50 @@ pub enum SendError {
     Delivery(#[source] AppError),
 }
 
+/// How many times the email queue hands a message out before its DLQ (`maxReceiveCount`).
+pub const MAX_RECEIVES: u32 = 5;
+
 pub struct Sender {
     pub delivery: EmailDelivery,
+    /// The email queue, to put a message back for later.
+    pub redelivery: Arc<dyn Redelivery>,
 }
 
 impl Sender {
     /// Handles one message body; `Err` asks for redelivery.
     pub async fn send(&self, body: &str) -> Result<SendOutcome, SendError> {
+        self.send_attempt(body, 1).await
+    }
+
+    /// Handles the `receive_count`-th delivery of a message body.
+    async fn send_attempt(&self, body: &str, receive_count: u32) -> Result<SendOutcome, SendError> {
         let message: SendInvitationEmail = serde_json::from_str(body).map_err(SendError::Malformed)?;
-        match self.delivery.deliver(&message).await {
+        match self.delivery.deliver(&message, receive_count >= MAX_RECEIVES).await {
             Ok(SendOutcome::Retry { reason }) => Err(SendError::Transient(reason)),
             Ok(outcome) => Ok(outcome),
             Err(err) => Err(SendError::Delivery(err)),
         }
     }
+
+    /// Handles one queued message; a failure puts it back with a delay that grows with its
+    /// receive count, then reports it for redelivery.
+    pub async fn handle_message(&self, message: Message) -> Result<SendOutcome, SendError> {
+        let result = self.send_attempt(&message.body, message.receive_count).await;
+        if let (Err(_), Some(receipt)) = (&result, &message.receipt_handle) {
+            let delay = retry_delay(message.receive_count, jitter());
+            if let Err(err) = self.redelivery.delay(receipt, delay).await {
+                tracing::warn!(error = %Chain(&err), "could not delay the retry; the queue's timeout applies");
+            }
+        }
+        result
+    }
+}
+
+/// A random number in `0.0..1.0`, from a random UUID: enough to spread retries.
+fn jitter() -> f64 {
+    (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0
 }
 
 pub async fn handle(sender: &Sender, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(process_batch(event.payload, |body| async move { sender.send(&body).await.map(|_| ()) }).await)
+    Ok(process_batch(event.payload, |message| async move { sender.handle_message(message).await.map(|_| ()) }).await)
 }

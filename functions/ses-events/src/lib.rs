@@ -28,5 +28,5 @@ pub async fn handle(
     app: &Invitations,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(process_batch(event.payload, |body| async move { apply(app, &body).await.map(|_| ()) }).await)
+    Ok(process_batch(event.payload, |message| async move { apply(app, &message.body).await.map(|_| ()) }).await)
 }

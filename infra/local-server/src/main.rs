@@ -107,7 +107,7 @@ async fn main() -> Result<(), BoxError> {
         routes: local_server::routes(),
         identity: LocalIdentity::default(),
         trigger: Trigger { app, reconcile_queue: reconcile_queue.clone(), deadline: ACCEPT_DEADLINE },
-        sender: Sender { delivery },
+        sender: Sender { delivery, redelivery: Arc::new(MemoryQueue::new()) },
         relay,
         emails,
         reconciles: Inbox::Memory(reconcile_queue),

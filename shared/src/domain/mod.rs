@@ -7,6 +7,7 @@ pub mod ids;
 pub mod invitation;
 pub mod page;
 pub mod project;
+pub mod retry;
 pub mod role;
 pub mod settings;
 pub mod timestamp;

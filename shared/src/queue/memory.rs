@@ -1,6 +1,6 @@
 //! A queue in memory: for unit tests, and for the local run, which drains it.
 
-use super::{Queue, QueueError};
+use super::{Queue, QueueError, Redelivery};
 use async_trait::async_trait;
 use std::sync::Mutex;
 
@@ -24,6 +24,14 @@ impl MemoryQueue {
 impl Queue for MemoryQueue {
     async fn send(&self, body: String) -> Result<(), QueueError> {
         self.messages.lock().unwrap_or_else(|p| p.into_inner()).push(body);
+        Ok(())
+    }
+}
+
+/// The local run retries a failed message on its next round: nothing to delay.
+#[async_trait]
+impl Redelivery for MemoryQueue {
+    async fn delay(&self, _receipt_handle: &str, _delay: std::time::Duration) -> Result<(), QueueError> {
         Ok(())
     }
 }

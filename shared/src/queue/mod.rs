@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// The message was not accepted by the queue; nothing was enqueued.
+/// The queue did not do what was asked (nothing enqueued, or the visibility unchanged).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the queue did not take the message")]
+#[error("the queue call failed")]
 pub struct QueueError(#[source] pub Cause);
 
 #[async_trait]
@@ -22,6 +22,13 @@ pub trait Queue: Send + Sync {
     /// Enqueues one message. `QueueError` means it was not enqueued (as far as the caller can
     /// tell: a timeout after the queue took it may still deliver it, so consumers are idempotent).
     async fn send(&self, body: String) -> Result<(), QueueError>;
+}
+
+/// Putting a received message back for later: its next delivery waits `delay`.
+#[async_trait]
+pub trait Redelivery: Send + Sync {
+    /// `QueueError` leaves the message to come back after the queue's own visibility timeout.
+    async fn delay(&self, receipt_handle: &str, delay: std::time::Duration) -> Result<(), QueueError>;
 }
 
 #[async_trait]

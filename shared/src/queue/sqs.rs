@@ -1,6 +1,6 @@
 //! Amazon SQS.
 
-use super::{Queue, QueueError};
+use super::{Queue, QueueError, Redelivery};
 use crate::cause::Cause;
 use async_trait::async_trait;
 use std::sync::OnceLock;
@@ -22,6 +22,23 @@ impl Queue for SqsQueue {
     async fn send(&self, body: String) -> Result<(), QueueError> {
         let sent = self.client.send_message().queue_url(&self.url).message_body(body).send().await;
         sent.map(|_| ()).map_err(|err| QueueError(Cause::new(err)))
+    }
+}
+
+/// `ChangeMessageVisibility`: the message comes back after the delay (at most SQS's 12 hours).
+#[async_trait]
+impl Redelivery for SqsQueue {
+    async fn delay(&self, receipt_handle: &str, delay: std::time::Duration) -> Result<(), QueueError> {
+        let seconds = delay.as_secs().min(12 * 3600) as i32;
+        let changed = self
+            .client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(seconds)
+            .send()
+            .await;
+        changed.map(|_| ()).map_err(|err| QueueError(Cause::new(err)))
     }
 }
 

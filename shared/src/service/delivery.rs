@@ -11,6 +11,9 @@ use crate::queue::SendInvitationEmail;
 use crate::store::{Store, Transition};
 use std::sync::Arc;
 
+/// Rounds of trying to record a send's outcome while the store is unavailable.
+const RECORD_ATTEMPTS: u32 = 3;
+
 /// What the sender did with one queued message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
@@ -61,9 +64,11 @@ impl EmailDelivery {
         Ok(self.store.invitations_by_key(&[key]).await?.into_iter().next())
     }
 
-    /// Sends the email a queued message asks for, at most once per send request.
+    /// Sends the email a queued message asks for, at most once per send request. On the
+    /// `last_attempt` the queue allows, a transient failure is recorded as `failed` (with its
+    /// reason, so a manager sees it and can resend) instead of being retried.
     #[tracing::instrument(skip_all, fields(project_id = %message.project_id, invitation_id = %message.invitation_id))]
-    pub async fn deliver(&self, message: &SendInvitationEmail) -> Result<SendOutcome, AppError> {
+    pub async fn deliver(&self, message: &SendInvitationEmail, last_attempt: bool) -> Result<SendOutcome, AppError> {
         let policy = &self.settings.policy;
         // Claim the send: only one delivery of a message gets past this.
         let claimed = retrying(|| async {
@@ -114,6 +119,10 @@ impl EmailDelivery {
                 tracing::warn!(error = %Chain(&err), "invitation email refused for good");
                 SendOutcome::Failed { reason: err.reason() }
             }
+            Err(err @ MailError::Transient(_)) if last_attempt => {
+                tracing::error!(error = %Chain(&err), "invitation email failed on its last attempt");
+                SendOutcome::Failed { reason: format!("Gave up after the last attempt: {}", err.reason()) }
+            }
             Err(err @ MailError::Transient(_)) => {
                 tracing::warn!(error = %Chain(&err), "invitation email will be retried");
                 SendOutcome::Retry { reason: err.reason() }
@@ -127,24 +136,32 @@ impl EmailDelivery {
             SendOutcome::Skipped => current.clone(),
         };
         // Record the outcome over our own claim; if the invitation moved on meanwhile (revoked,
-        // address changed), the newer state wins and the outcome is only logged.
-        let recorded = retrying(|| async {
-            let Some(current) = self.current(message).await? else {
-                return Ok(());
-            };
-            if current.send_id != claimed.send_id || current.delivery.status != DeliveryStatus::Sending {
-                return Ok(());
+        // address changed), the newer state wins and the outcome is only logged. The store may be
+        // failing just now: a few tries, then the message goes back to the queue.
+        let mut recorded = Ok(());
+        for attempt in 0..RECORD_ATTEMPTS {
+            recorded = retrying(|| async {
+                let Some(current) = self.current(message).await? else {
+                    return Ok(());
+                };
+                if current.send_id != claimed.send_id || current.delivery.status != DeliveryStatus::Sending {
+                    return Ok(());
+                }
+                self.save(&current, &record(&current)).await?;
+                Ok(())
+            })
+            .await;
+            match &recorded {
+                Err(AppError::Unavailable(_)) if attempt + 1 < RECORD_ATTEMPTS => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await
+                }
+                _ => break,
             }
-            self.save(&current, &record(&current)).await?;
-            Ok(())
-        })
-        .await;
+        }
         if let Err(err) = recorded {
-            // The email went out (or not) either way; this is the documented narrow window.
-            tracing::error!(error = %Chain(&err), "could not record the send outcome");
-            if matches!(outcome, SendOutcome::Sent { .. }) {
-                return Ok(outcome);
-            }
+            // The claim stays until its lease runs out; the redelivered message then sends
+            // again. This is the documented narrow window: SES accepted, the outcome unrecorded.
+            tracing::error!(error = %Chain(&err), "could not record the send outcome; the message will be retried");
             return Err(err);
         }
         Ok(outcome)
