@@ -242,6 +242,10 @@ async fn a_hung_database_hands_off_to_the_reconciler_which_finishes_the_job() {
         reconcile_signups::handle(&api.app.clone(), sqs_event(&[("r1".into(), handed_off[0].clone())])).await.unwrap();
     assert!(batch.batch_item_failures.is_empty());
     assert_eq!(role_in(&api, &signed_up("sub-p", &email), &pid).await.as_deref(), Some("editor"));
+    reliability(
+        "DynamoDB hangs during the sign-up trigger",
+        &format!("the trigger returns the event in {} ms, hands off; the reconciler accepts", elapsed.as_millis()),
+    );
     let body = api.call("GET", &format!("/api/v1/projects/{pid}/invitations/{id}"), None, Some(&owner)).await.body;
     assert_eq!((body["status"].as_u64(), body["accepted_by"].as_str()), (Some(2), Some("sub-p")));
     // A broken message is reported, not lost silently.

@@ -42,7 +42,11 @@ impl PlannedAcceptance {
         let actor = Actor::User(user_id.clone());
         let event = Event::transition(&invitation, &accepted, &actor, now);
         let member_event = match &grant {
-            Grant::Write { membership, replaces: None } => Some(Event::member_added(membership, &actor, now)),
+            Grant::Write { membership, replaces: None } => {
+                let mut added = Event::member_added(membership, &actor, now);
+                added.invitation_id = Some(invitation.id);
+                Some(added)
+            }
             _ => None,
         };
         Ok(Self { invitation, accepted, grant, event, member_event })
