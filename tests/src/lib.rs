@@ -294,12 +294,26 @@ impl Api {
         body: Option<&str>,
         who: Option<&Caller>,
     ) -> Reply {
+        self.call_with_headers(app, method, path, body, &[], who).await
+    }
+
+    /// A request with the given headers, as API Gateway hands them on.
+    pub async fn call_with_headers(
+        &self,
+        app: &Invitations,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+        who: Option<&Caller>,
+    ) -> Reply {
         let claims = who.map(|c| local_server::Claims {
             sub: c.user_id.to_string(),
             email: c.email.clone().unwrap_or_default(),
             email_verified: c.email_verified,
         });
-        let request = local_server::HttpRequest { method, path_and_query: path, headers: Vec::new(), body };
+        let headers = headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
+        let request = local_server::HttpRequest { method, path_and_query: path, headers, body };
         let response = local_server::dispatch(app, &self.routes, &request, claims.as_ref())
             .await
             .unwrap_or_else(|| panic!("no route for {method} {path}"));

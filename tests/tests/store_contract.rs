@@ -523,6 +523,9 @@ impl Store for ChangesBeforeFirstBatch {
     async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>> {
         self.inner.pending_for_email(email_normalized).await
     }
+    async fn pending_page(&self, email: &str, page: &PageRequest) -> StoreResult<Page<PendingInvitation>> {
+        self.inner.pending_page(email, page).await
+    }
     async fn invitations_by_key(&self, keys: &[InvitationKey]) -> StoreResult<Vec<Invitation>> {
         self.inner.invitations_by_key(keys).await
     }

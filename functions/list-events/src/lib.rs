@@ -2,7 +2,8 @@
 
 use invitations::http::request::event_filter_params;
 use invitations::http::views::EventView;
-use invitations::http::{caller, list, page_params, project_in_path};
+use invitations::http::{caller, in_order, list, page_params, project_in_path};
+use invitations::service::Access;
 use invitations::{AppError, Invitations};
 use lambda_http::{Body, Request, Response};
 
@@ -10,9 +11,10 @@ pub const ROUTE: &str = "GET /api/v1/projects/{pk}/events";
 
 pub async fn handle(app: &Invitations, request: Request) -> Result<Response<Body>, AppError> {
     let (caller, project_id) = (caller(&request)?, project_in_path(&request)?);
-    let (filter, page) =
-        (event_filter_params(&request)?, page_params(&request, |key| key.parse::<uuid::Uuid>().is_ok())?);
+    let params = event_filter_params(&request)
+        .and_then(|filter| Ok((filter, page_params(&request, |key| key.parse::<uuid::Uuid>().is_ok())?)));
+    let (filter, page) = in_order(app, &caller, &project_id, Access::Manager, params).await?;
     let events = app.events(&caller, &project_id, &filter, &page).await?;
     let views: Vec<EventView> = events.items.iter().map(EventView::from).collect();
-    Ok(list(&request, &views, events.next.as_ref()))
+    Ok(list(&request, &["type", "invitation_id", "limit"], &views, events.next.as_ref()))
 }

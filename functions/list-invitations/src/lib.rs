@@ -2,7 +2,8 @@
 
 use invitations::http::request::status_param;
 use invitations::http::views::InvitationView;
-use invitations::http::{caller, list, page_params, project_in_path};
+use invitations::http::{caller, in_order, list, page_params, project_in_path};
+use invitations::service::Access;
 use invitations::InvitationId;
 use invitations::{AppError, Invitations};
 use lambda_http::{Body, Request, Response};
@@ -10,10 +11,11 @@ use lambda_http::{Body, Request, Response};
 pub const ROUTE: &str = "GET /api/v1/projects/{pk}/invitations";
 
 pub async fn handle(app: &Invitations, request: Request) -> Result<Response<Body>, AppError> {
-    let caller = caller(&request)?;
-    let project_id = project_in_path(&request)?;
-    let (status, page) = (status_param(&request)?, page_params(&request, |key| InvitationId::parse(key).is_ok())?);
+    let (caller, project_id) = (caller(&request)?, project_in_path(&request)?);
+    let params =
+        status_param(&request).and_then(|s| Ok((s, page_params(&request, |k| InvitationId::parse(k).is_ok())?)));
+    let (status, page) = in_order(app, &caller, &project_id, Access::Manager, params).await?;
     let invitations = app.list_invitations(&caller, &project_id, status, &page).await?;
     let views: Vec<_> = invitations.items.iter().map(|i| InvitationView::of(app, i)).collect();
-    Ok(list(&request, &views, invitations.next.as_ref()))
+    Ok(list(&request, &["status", "limit"], &views, invitations.next.as_ref()))
 }

@@ -1,7 +1,8 @@
 //! `GET /api/v1/projects/{pk}/members`: A project's members, with their roles (`limit`, `cursor`).
 
 use invitations::http::views::MemberView;
-use invitations::http::{caller, list, page_params, project_in_path};
+use invitations::http::{caller, in_order, list, page_params, project_in_path};
+use invitations::service::Access;
 use invitations::{AppError, Invitations};
 use lambda_http::{Body, Request, Response};
 
@@ -9,7 +10,9 @@ pub const ROUTE: &str = "GET /api/v1/projects/{pk}/members";
 
 pub async fn handle(app: &Invitations, request: Request) -> Result<Response<Body>, AppError> {
     let (caller, project_id) = (caller(&request)?, project_in_path(&request)?);
-    let members = app.members(&caller, &project_id, &page_params(&request, |key| !key.is_empty())?).await?;
+    let page =
+        in_order(app, &caller, &project_id, Access::Member, page_params(&request, |key| !key.is_empty())).await?;
+    let members = app.members(&caller, &project_id, &page).await?;
     let views: Vec<MemberView> = members.items.iter().map(MemberView::from).collect();
-    Ok(list(&request, &views, members.next.as_ref()))
+    Ok(list(&request, &["limit"], &views, members.next.as_ref()))
 }

@@ -1,13 +1,15 @@
-//! `GET /api/v1/me/invitations`: The caller's pending invitations, by their verified email, across projects.
+//! `GET /api/v1/me/invitations`: The caller's pending invitations, by their verified email, across projects (`limit`, `cursor`).
 
 use invitations::http::views::InvitationView;
-use invitations::http::{caller, ok};
-use invitations::{AppError, Invitations};
+use invitations::http::{caller, list, page_params};
+use invitations::{AppError, Invitations, ProjectId};
 use lambda_http::{Body, Request, Response};
 
 pub const ROUTE: &str = "GET /api/v1/me/invitations";
 
 pub async fn handle(app: &Invitations, request: Request) -> Result<Response<Body>, AppError> {
-    let invitations = app.my_invitations(&caller(&request)?).await?;
-    Ok(ok(&invitations.iter().map(|i| InvitationView::of(app, i)).collect::<Vec<_>>()))
+    let caller = caller(&request)?;
+    let invitations = app.my_invitations(&caller, &page_params(&request, |key| ProjectId::parse(key).is_ok())?).await?;
+    let views: Vec<_> = invitations.items.iter().map(|i| InvitationView::of(app, i)).collect();
+    Ok(list(&request, &["limit"], &views, invitations.next.as_ref()))
 }

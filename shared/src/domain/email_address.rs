@@ -6,6 +6,12 @@ use email_address::{EmailAddress, Options};
 /// RFC 5321: a path is at most 256 octets including the angle brackets.
 const MAX_EMAIL_LEN: usize = 254;
 const MAX_LOCAL_PART_LEN: usize = 64;
+/// RFC 1035: a domain name is at most 253 characters in text.
+const MAX_DOMAIN_LEN: usize = 253;
+/// Deeper domains exist in theory only; the bound keeps every allow-list check small.
+const MAX_DOMAIN_LABELS: usize = 16;
+/// Patterns in one allow-list.
+pub const MAX_ALLOW_LIST_PATTERNS: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EmailError {
@@ -17,6 +23,8 @@ pub enum EmailError {
     ControlCharacter,
     #[error("the email address is not valid")]
     Malformed,
+    #[error("the part before the @ must be ASCII: mail to other addresses cannot be delivered")]
+    NonAsciiLocalPart,
 }
 
 /// A valid address: `as_typed` for display, `normalized` for every comparison and key.
@@ -43,12 +51,22 @@ impl Email {
         if local.len() > MAX_LOCAL_PART_LEN {
             return Err(EmailError::TooLong);
         }
-        // Validate the ASCII (punycode) form of the domain, so `jürgen@münchen.de` is accepted.
+        if !local.is_ascii() {
+            return Err(EmailError::NonAsciiLocalPart);
+        }
+        // The domain's one form for matching and keys: UTS-46, ASCII (punycode), so `münchen.de`
+        // and `xn--mnchen-3ya.de` are one domain.
         let ascii_domain = idna::domain_to_ascii(domain).map_err(|_| EmailError::Malformed)?;
+        if ascii_domain.len() > MAX_DOMAIN_LEN || ascii_domain.split('.').count() > MAX_DOMAIN_LABELS {
+            return Err(EmailError::TooLong);
+        }
         let options = Options::default().without_display_text().without_domain_literal().with_required_tld();
         EmailAddress::parse_with_options(&format!("{local}@{ascii_domain}"), options)
             .map_err(|_| EmailError::Malformed)?;
-        Ok(Email { normalized: as_typed.to_lowercase(), as_typed: as_typed.to_owned() })
+        Ok(Email {
+            normalized: format!("{}@{ascii_domain}", local.to_ascii_lowercase()),
+            as_typed: as_typed.to_owned(),
+        })
     }
 
     pub fn as_typed(&self) -> &str {
@@ -65,9 +83,17 @@ impl Email {
     }
 }
 
-/// Normalizes an address from a trusted source (a token claim) without re-validating it.
+/// Normalizes an address from a trusted source (a token claim) as [`Email::parse`] does, without
+/// re-validating it.
 pub fn normalize(email: &str) -> String {
-    email.trim().to_lowercase()
+    let email = email.trim();
+    match email.rsplit_once('@') {
+        Some((local, domain)) => {
+            let domain = idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.to_lowercase());
+            format!("{}@{domain}", local.to_lowercase())
+        }
+        None => email.to_lowercase(),
+    }
 }
 
 /// The domain of a normalized address.
@@ -87,8 +113,12 @@ pub fn to_ascii_address(email: &str) -> Option<String> {
 pub struct DomainAllowList(Vec<String>);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a domain or a *.domain wildcard")]
-pub struct InvalidDomainPattern(pub String);
+pub enum InvalidDomainPattern {
+    #[error("{0:?} is not a domain or a *.domain wildcard")]
+    Malformed(String),
+    #[error("an allow-list holds at most {MAX_ALLOW_LIST_PATTERNS} patterns")]
+    TooMany,
+}
 
 impl DomainAllowList {
     pub fn new<I, S>(patterns: I) -> Result<Self, InvalidDomainPattern>
@@ -98,14 +128,27 @@ impl DomainAllowList {
     {
         let mut list = Vec::new();
         for pattern in patterns {
-            let pattern = pattern.as_ref().trim().to_lowercase();
-            if pattern.is_empty() {
+            let raw = pattern.as_ref().trim().to_lowercase();
+            if raw.is_empty() {
                 continue;
             }
-            let domain = pattern.strip_prefix("*.").unwrap_or(&pattern);
-            if domain.is_empty() || domain.contains(['*', '@', ' ']) || !domain.contains('.') && domain.len() < 2 {
-                return Err(InvalidDomainPattern(pattern));
+            if list.len() == MAX_ALLOW_LIST_PATTERNS {
+                return Err(InvalidDomainPattern::TooMany);
             }
+            let (wildcard, domain) = match raw.strip_prefix("*.") {
+                Some(domain) => (true, domain),
+                None => (false, raw.as_str()),
+            };
+            let malformed = || InvalidDomainPattern::Malformed(raw.chars().take(64).collect());
+            if domain.is_empty() || domain.contains(['*', '@', ' ']) || !domain.contains('.') && domain.len() < 2 {
+                return Err(malformed());
+            }
+            // Patterns are kept in the addresses' own form (UTS-46, ASCII).
+            let domain = idna::domain_to_ascii(domain).map_err(|_| malformed())?;
+            if domain.len() > MAX_DOMAIN_LEN || domain.split('.').count() >= MAX_DOMAIN_LABELS {
+                return Err(malformed());
+            }
+            let pattern = if wildcard { format!("*.{domain}") } else { domain };
             if !list.contains(&pattern) {
                 list.push(pattern);
             }
@@ -131,8 +174,9 @@ impl DomainAllowList {
     }
 }
 
-/// Every pattern that would permit `domain`: itself and a wildcard for each parent domain.
-/// Storage uses this to check a stored allow-list inside a write condition.
+/// Every pattern that would permit `domain`: itself and a wildcard for each parent domain (at most
+/// [`MAX_DOMAIN_LABELS`] of them, as addresses are). Storage uses this to check a stored
+/// allow-list inside a write condition.
 pub fn candidates(domain: &str) -> Vec<String> {
     let domain = domain.to_lowercase();
     let mut out = vec![domain.clone()];
@@ -141,6 +185,7 @@ pub fn candidates(domain: &str) -> Vec<String> {
         out.push(format!("*.{parent}"));
         rest = parent;
     }
+    out.truncate(MAX_DOMAIN_LABELS);
     out
 }
 
@@ -153,7 +198,7 @@ mod tests {
         for ok in [
             "jane+projects@example.com",
             "o'connor@example.ie",
-            "jürgen@münchen.de",
+            "jurgen@münchen.de",
             "user@xn--mnchen-3ya.de",
             "first.last@sub.example.co.uk",
         ] {
@@ -184,7 +229,24 @@ mod tests {
         assert_eq!(email.normalized(), "jane.doe@example.com");
         assert_eq!(email.domain(), "example.com");
         assert_eq!(normalize(" Jane.Doe@Example.COM"), "jane.doe@example.com");
-        assert_eq!(to_ascii_address("jürgen@münchen.de").unwrap(), "jürgen@xn--mnchen-3ya.de");
+        assert_eq!(to_ascii_address("jurgen@münchen.de").unwrap(), "jurgen@xn--mnchen-3ya.de");
+    }
+
+    #[test]
+    fn international_domains_have_one_form_and_local_parts_are_ascii() {
+        let unicode = Email::parse("Jurgen@München.de").unwrap();
+        let ascii = Email::parse("jurgen@xn--mnchen-3ya.de").unwrap();
+        assert_eq!(unicode.normalized(), "jurgen@xn--mnchen-3ya.de");
+        assert_eq!(unicode.normalized(), ascii.normalized());
+        assert_eq!(unicode.as_typed(), "Jurgen@München.de");
+        assert_eq!(normalize(" Jurgen@München.de"), "jurgen@xn--mnchen-3ya.de");
+        assert_eq!(Email::parse("jürgen@example.com"), Err(EmailError::NonAsciiLocalPart));
+        assert!(DomainAllowList::parse("münchen.de").unwrap().permits(unicode.domain()));
+        let deep = format!("u@{}example.com", "a.".repeat(125));
+        assert_eq!(Email::parse(&deep), Err(EmailError::TooLong));
+        assert!(candidates(&format!("{}com", "a.".repeat(40))).len() <= MAX_DOMAIN_LABELS);
+        let many: Vec<String> = (0..101).map(|i| format!("d{i}.example.com")).collect();
+        assert_eq!(DomainAllowList::new(&many), Err(InvalidDomainPattern::TooMany));
     }
 
     #[test]

@@ -104,7 +104,10 @@ impl Caller {
 
     /// The caller as the inviter of a new invitation.
     pub fn as_inviter(&self) -> super::invitation::Inviter {
-        super::invitation::Inviter { user_id: self.user_id.clone(), email: self.email.clone() }
+        super::invitation::Inviter {
+            user_id: self.user_id.clone(),
+            email: self.email.clone().filter(|_| self.email_verified),
+        }
     }
 }
 

@@ -7,15 +7,16 @@ pub mod views;
 
 use crate::cause::Chain;
 use crate::domain::Cursor;
-use crate::service::AppError;
+use crate::domain::{Caller, ProjectId};
+use crate::service::{Access, AppError, Invitations};
 use lambda_http::http::header::{CONTENT_TYPE, LINK, RETRY_AFTER};
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use std::future::Future;
 use tracing::Instrument;
 
-pub use request::{caller, invitation_in_body, invitation_in_path, page_params, parsed_body, project_in_path};
+pub use request::{caller, invitation_id_in_body, invitation_in_path, page_params, parsed_body, project_in_path};
 
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     Response::builder()
@@ -34,20 +35,23 @@ pub fn created<T: Serialize>(value: &T) -> Response<Body> {
 }
 
 /// A list, with `Link: <…&cursor=…>; rel="next"` when more items follow. The link is relative to
-/// the request's own path: nothing is taken from the Host header.
-pub fn list<T: Serialize>(request: &Request, items: &[T], next: Option<&Cursor>) -> Response<Body> {
+/// the request's own path (nothing is taken from the Host header) and carries only the list's own
+/// parameters, `carried` (its filters and `limit`), percent-encoded, and the new cursor.
+pub fn list<T: Serialize>(request: &Request, carried: &[&str], items: &[T], next: Option<&Cursor>) -> Response<Body> {
     let mut response = ok(&items);
     if let Some(cursor) = next {
-        let mut query: Vec<(String, String)> = request
-            .query_string_parameters()
-            .iter()
-            .filter(|(k, _)| *k != "cursor")
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        query.push(("cursor".into(), cursor.encode()));
-        let query = query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
-        let link = format!("<{}?{query}>; rel=\"next\"", request.uri().path());
-        response.headers_mut().insert(LINK, link.parse().expect("valid header"));
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for name in carried {
+            if let Some(value) = request::query_param(request, name) {
+                query.append_pair(name, value);
+            }
+        }
+        query.append_pair("cursor", &cursor.encode());
+        let link = format!("<{}?{}>; rel=\"next\"", request.uri().path(), query.finish());
+        // Built from encoded parts only, so always a valid header; never a panic either way.
+        if let Ok(value) = link.parse() {
+            response.headers_mut().insert(LINK, value);
+        }
     }
     response
 }
@@ -84,6 +88,25 @@ pub fn error_response(err: &AppError) -> Response<Body> {
         response.headers_mut().insert(RETRY_AFTER, retry_after_secs.to_string().parse().expect("valid header"));
     }
     response
+}
+
+/// `parsed`, or, when it is a refusal, the answer the contract gives first: a caller who may not
+/// act on the project hears that (404, then 403) before anything about their input (400). Only
+/// this error path pays the extra read.
+pub async fn in_order<T>(
+    app: &Invitations,
+    caller: &Caller,
+    project_id: &ProjectId,
+    access: Access,
+    parsed: Result<T, AppError>,
+) -> Result<T, AppError> {
+    match parsed {
+        Ok(value) => Ok(value),
+        Err(invalid) => {
+            app.check_access(caller, project_id, access).await?;
+            Err(invalid)
+        }
+    }
 }
 
 /// Runs a handler in the request's span (route, project and invitation ids), answering its error.

@@ -2,7 +2,7 @@
 //! query parameters. Each id parsed here is also recorded on the request's span.
 
 use super::views::InvitationIdBody;
-use crate::domain::page::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::domain::page::{InvalidCursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::{
     Caller, Cursor, Email, EventType, InvitationId, InvitationStatus, PageRequest, ProjectId, Role, UserId,
 };
@@ -29,14 +29,37 @@ pub fn caller(request: &Request) -> Result<Caller, AppError> {
     })
 }
 
-/// The JSON body as `T`; a malformed body or a missing or mistyped field is a 400 naming it.
+/// Cursors this service issues are well under this.
+const MAX_CURSOR_LEN: usize = 512;
+
+/// The largest body taken.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The body as `T`: JSON, or a form (`application/x-www-form-urlencoded`, as Django REST framework
+/// clients send it, every value a string). A malformed body or a missing, `null` or mistyped
+/// field is a 400 naming it.
 pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
     let bytes: &[u8] = request.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(AppError::invalid("body_too_large", None, "The body must be at most 64 KB."));
+    }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::invalid("invalid_json", None, "A JSON body is required."));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+    let form = request
+        .headers()
+        .get(lambda_http::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    let result = if form {
+        let fields: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(bytes)
+            .map(|(name, value)| (name.into_owned(), serde_json::Value::String(value.into_owned())))
+            .collect();
+        serde_path_to_error::deserialize(serde_json::Value::Object(fields))
+    } else {
+        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
+    };
+    result.map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = inner.to_string();
@@ -72,21 +95,26 @@ pub fn project_in_path(request: &Request) -> Result<ProjectId, AppError> {
     Ok(project_id)
 }
 
-/// The invitation a route's path names: the project `{pk}` and the invitation `{id}`.
+/// The invitation a route's path names: the project `{pk}` and the invitation `{id}`; a path that
+/// cannot name one names nothing in reach.
 pub fn invitation_in_path(request: &Request) -> Result<(ProjectId, InvitationId), AppError> {
-    Ok((project_in_path(request)?, parse_invitation_id(path_param(request, "id")?)?))
-}
-
-/// The invitation a spec endpoint names: the project `{pk}` and `{"invitation_id": …}` in the body.
-pub fn invitation_in_body(request: &Request) -> Result<(ProjectId, InvitationId), AppError> {
     let project_id = project_in_path(request)?;
-    let body: InvitationIdBody = json_body(request)?;
-    Ok((project_id, parse_invitation_id(&body.invitation_id)?))
+    let id = InvitationId::parse(path_param(request, "id")?).map_err(|_| AppError::NotFound)?;
+    tracing::Span::current().record("invitation_id", tracing::field::display(&id));
+    Ok((project_id, id))
 }
 
-/// An id that cannot name anything the caller can reach is simply not found.
+/// The invitation a spec endpoint names in its body: `{"invitation_id": …}`.
+pub fn invitation_id_in_body(request: &Request) -> Result<InvitationId, AppError> {
+    let body: InvitationIdBody = json_body(request)?;
+    parse_invitation_id(&body.invitation_id)
+}
+
+/// The `invitation_id` of a body: a malformed one is a 400 naming the field.
 pub fn parse_invitation_id(raw: &str) -> Result<InvitationId, AppError> {
-    let id = InvitationId::parse(raw).map_err(|_| AppError::NotFound)?;
+    let id = InvitationId::parse(raw).map_err(|_| {
+        AppError::invalid("invalid_field", Some("invitation_id"), "invitation_id must be an invitation's id (a UUID).")
+    })?;
     tracing::Span::current().record("invitation_id", tracing::field::display(&id));
     Ok(id)
 }
@@ -100,8 +128,9 @@ pub fn parse_email(raw: &str) -> Result<Email, AppError> {
     Email::parse(raw).map_err(|e| AppError::invalid("invalid_email", Some("email"), e.to_string()))
 }
 
+/// A query parameter; one left empty (`?status=`) is absent.
 pub fn query_param<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
-    request.query_string_parameters_ref().and_then(|params| params.first(name))
+    request.query_string_parameters_ref().and_then(|params| params.first(name)).filter(|value| !value.is_empty())
 }
 
 /// `?status=1..5`.
@@ -125,7 +154,7 @@ pub fn page_params(request: &Request, valid_key: impl Fn(&str) -> bool) -> Resul
         })?,
     };
     let after = query_param(request, "cursor")
-        .map(|raw| Cursor::decode(raw, valid_key))
+        .map(|raw| if raw.len() <= MAX_CURSOR_LEN { Cursor::decode(raw, valid_key) } else { Err(InvalidCursor) })
         .transpose()
         .map_err(|_| invalid_cursor())?;
     Ok(PageRequest { limit, after })

@@ -144,7 +144,7 @@ pub struct CreateInvitationBody {
 }
 
 /// An invitation id as clients send it: the spec's examples quote it (`"6"`); a bare number is
-/// taken too (and, naming nothing here, is simply not found).
+/// taken too (and refused as malformed: ids here are UUIDs).
 fn id_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -158,12 +158,19 @@ fn id_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String
     })
 }
 
+/// An optional field that, when present, must hold a value: `null` is refused, not "absent".
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(deserializer).map(Some)
+}
+
 /// `PUT /projects/{pk}/invitations`
 #[derive(Debug, Clone, Deserialize)]
 pub struct UpdateInvitationBody {
     #[serde(deserialize_with = "id_string")]
     pub invitation_id: String,
+    #[serde(default, deserialize_with = "present")]
     pub email: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     pub role: Option<String>,
 }
 

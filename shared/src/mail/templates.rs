@@ -73,11 +73,7 @@ impl EmailTemplates {
             ("{link}", content.link.to_owned()),
             ("{expires}", expires),
         ];
-        let fill = |template: &str, escape: fn(&str) -> String| {
-            values
-                .iter()
-                .fold(template.to_owned(), |out, (placeholder, value)| out.replace(placeholder, &escape(value)))
-        };
+        let fill = |template: &str, escape: fn(&str) -> String| expand(template, &values, escape);
         OutgoingEmail {
             to: invitation.email.clone(),
             subject: single_line(&fill(&self.subject, |v| v.to_owned())),
@@ -91,8 +87,47 @@ impl EmailTemplates {
     }
 }
 
+/// The template with each placeholder replaced by its escaped value, in one pass: a value that
+/// holds a placeholder's text (a project named `{link}`) stays that text.
+fn expand(template: &str, values: &[(&str, String)], escape: fn(&str) -> String) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        match values.iter().find(|(placeholder, _)| rest.starts_with(placeholder)) {
+            Some((placeholder, value)) => {
+                out.push_str(&escape(value));
+                rest = &rest[placeholder.len()..];
+            }
+            None => {
+                out.push('{');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A header value: control characters (CR and LF above all) become spaces, runs collapse.
 pub fn single_line(value: &str) -> String {
     let cleaned: String = value.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_expanded_once_and_values_never_re_expand() {
+        let values = [("{project}", "{link}".to_owned()), ("{link}", "https://x.example/?a=1&b=2".to_owned())];
+        let plain = expand("Join {project}: {link} {unknown}", &values, |v| v.to_owned());
+        assert_eq!(plain, "Join {link}: https://x.example/?a=1&b=2 {unknown}");
+        let html = expand("<a href=\"{link}\">{project}</a>", &values, |v| {
+            html_escape::encode_double_quoted_attribute(v).into_owned()
+        });
+        assert_eq!(html, "<a href=\"https://x.example/?a=1&amp;b=2\">{link}</a>");
+    }
 }

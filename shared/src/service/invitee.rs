@@ -2,7 +2,9 @@
 
 use super::signup::accept_one;
 use super::{retrying, AppError, Invitations};
-use crate::domain::{Actor, Caller, Invitation, InvitationId, InvitationStatus, Membership, ProjectId};
+use crate::domain::{
+    Actor, Caller, Invitation, InvitationId, InvitationStatus, Membership, Page, PageRequest, ProjectId,
+};
 use crate::store::PendingInvitation;
 
 impl Invitations {
@@ -12,15 +14,17 @@ impl Invitations {
             .ok_or_else(|| AppError::forbidden("email_not_verified", "Your email address must be verified first."))
     }
 
-    /// Pending, unexpired invitations for the caller's verified email, across projects.
+    /// A page of the pending, unexpired invitations for the caller's verified email, across
+    /// projects, in project order.
     #[tracing::instrument(skip_all)]
-    pub async fn my_invitations(&self, caller: &Caller) -> Result<Vec<Invitation>, AppError> {
+    pub async fn my_invitations(&self, caller: &Caller, page: &PageRequest) -> Result<Page<Invitation>, AppError> {
         let email = Self::verified_email(caller)?;
-        let markers = self.store.pending_for_email(&email).await?;
-        let keys: Vec<_> = markers.iter().map(PendingInvitation::key).collect();
+        let markers = self.store.pending_page(&email, page).await?;
+        let keys: Vec<_> = markers.items.iter().map(PendingInvitation::key).collect();
         let now = self.clock.now();
         let invitations = self.store.invitations_by_key(&keys).await?;
-        Ok(invitations.into_iter().filter(|i| i.status_at(now) == InvitationStatus::Pending).collect())
+        let items = invitations.into_iter().filter(|i| i.status_at(now) == InvitationStatus::Pending).collect();
+        Ok(Page { items, next: markers.next })
     }
 
     /// The invitation, if it is addressed to the caller's verified email.

@@ -2,7 +2,7 @@
 //! the project's event log. A change that needs an email says so in its event (`send_id`); the
 //! email pipe takes it from there.
 
-use super::{domain_not_allowed, require_grant, require_manager, retrying, AppError, Invitations};
+use super::{domain_not_allowed, require_grant, require_manager, require_verified, retrying, AppError, Invitations};
 use crate::domain::email_address::{candidates, domain_of};
 use crate::domain::{
     Actor, Caller, Event, Invitation, InvitationChanges, InvitationId, InvitationStatus, Membership, NewInvitation,
@@ -18,6 +18,7 @@ impl Invitations {
         project_id: &ProjectId,
         new: NewInvitation,
     ) -> Result<Invitation, AppError> {
+        require_verified(caller)?;
         if !self.settings.allowed_domains.permits(new.email.domain()) {
             return Err(domain_not_allowed());
         }
@@ -90,7 +91,8 @@ impl Invitations {
         id: InvitationId,
     ) -> Result<Invitation, AppError> {
         retrying(|| async {
-            let (invitation, _) = self.managed_invitation(caller, project_id, id).await?;
+            let (invitation, membership) = self.managed_invitation(caller, project_id, id).await?;
+            require_grant(membership.role, invitation.role)?;
             let resent = invitation.resend(self.clock.now(), &self.settings.policy)?;
             self.write(&invitation, &resent, &Actor::User(caller.user_id.clone())).await?;
             Ok(resent)
@@ -141,7 +143,8 @@ impl Invitations {
         id: InvitationId,
     ) -> Result<Invitation, AppError> {
         retrying(|| async {
-            let (invitation, _) = self.managed_invitation(caller, project_id, id).await?;
+            let (invitation, membership) = self.managed_invitation(caller, project_id, id).await?;
+            require_grant(membership.role, invitation.role)?;
             let revoked = invitation.revoke(self.clock.now())?;
             self.write(&invitation, &revoked, &Actor::User(caller.user_id.clone())).await?;
             Ok(revoked)

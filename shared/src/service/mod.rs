@@ -20,10 +20,11 @@ mod tests;
 
 pub use delivery::{EmailDelivery, SendOutcome};
 pub use error::AppError;
+
 pub use signup::AcceptReport;
 
 use crate::clock::Clock;
-use crate::domain::{Actor, Event, Invitation, Membership, Role, Settings};
+use crate::domain::{Actor, Caller, Event, Invitation, Membership, ProjectId, Role, Settings};
 use crate::store::{Store, StoreError, Transition};
 use std::future::Future;
 use std::sync::Arc;
@@ -104,6 +105,40 @@ where
         }
     }
     Err(StoreError::Conflict.into())
+}
+
+/// What an operation needs of its caller, checked in the contract's order: not a member (404),
+/// then the role or identity (403).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Member,
+    Manager,
+    /// A manager with a verified email: invitations go out in the inviter's name.
+    Inviter,
+}
+
+impl Invitations {
+    /// Whether `caller` may do what `access` names on the project: `NotFound` when the project is
+    /// not within their reach, `Forbidden` when their role or identity falls short.
+    pub async fn check_access(&self, caller: &Caller, project_id: &ProjectId, access: Access) -> Result<(), AppError> {
+        let (_, membership) = self.store.project_and_membership(project_id, &caller.user_id).await?;
+        let membership = membership.ok_or(AppError::NotFound)?;
+        if access != Access::Member {
+            require_manager(Some(&membership))?;
+        }
+        if access == Access::Inviter {
+            require_verified(caller)?;
+        }
+        Ok(())
+    }
+}
+
+fn require_verified(caller: &Caller) -> Result<(), AppError> {
+    if caller.email_verified && caller.email.is_some() {
+        Ok(())
+    } else {
+        Err(AppError::forbidden("email_not_verified", "Your email address must be verified first."))
+    }
 }
 
 fn require_manager(membership: Option<&Membership>) -> Result<&Membership, AppError> {

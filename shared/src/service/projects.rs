@@ -17,7 +17,8 @@ impl Invitations {
         let owner = Membership {
             project_id: project.id.clone(),
             user_id: caller.user_id.clone(),
-            email: caller.email.clone(),
+            // Member lists show only addresses the identity provider verified.
+            email: caller.email.clone().filter(|_| caller.email_verified),
             role: Role::Owner,
             joined_at: now,
         };

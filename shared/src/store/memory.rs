@@ -66,7 +66,9 @@ impl State {
 
     /// Checks that writing `to` over `from` keeps one marker per pending invitation.
     fn check_marker_move(&self, Transition { from, to, .. }: Transition<'_>) -> StoreResult<()> {
-        if from.is_pending() && !self.marker_points_to(from) {
+        // A marker may be gone (its TTL ran out after the invitation expired), never elsewhere.
+        let marker = self.markers.get(&(from.email_normalized.clone(), from.project_id.clone()));
+        if from.is_pending() && marker.is_some_and(|m| m.invitation_id != from.id) {
             return Err(StoreError::Conflict);
         }
         if to.is_pending() && to.email_normalized != from.email_normalized {
@@ -238,6 +240,16 @@ impl Store for MemoryStore {
             .filter(|((email, _), _)| email == email_normalized)
             .map(|(_, marker)| marker.clone())
             .collect())
+    }
+
+    async fn pending_page(&self, email_normalized: &str, page: &PageRequest) -> StoreResult<Page<PendingInvitation>> {
+        let state = self.lock();
+        let markers = state
+            .markers
+            .iter()
+            .filter(|((email, _), _)| email == email_normalized)
+            .map(|((_, project), marker)| (project.to_string(), marker.clone()));
+        Ok(page_of(markers, page, |key, after| key > after))
     }
 
     async fn invitations_by_key(&self, keys: &[InvitationKey]) -> StoreResult<Vec<Invitation>> {

@@ -11,7 +11,7 @@
 //! | 4 | create an invitation, one pending per (project, email) | invitation `PROJECT#<pid>`/`INVITATION#<uuidv7>` + marker `INVITEE#<email>`/`PROJECT#<pid>`, with ConditionChecks on the inviter's rank and the project's allow-list | TransactWrite |
 //! | 5 | an invitation (and the caller's membership) | `PROJECT#<pid>`/`INVITATION#<id>`: the project is part of the key, so an id from another project reaches nothing | BatchGet / Get, consistent |
 //! | 6 | list a project's invitations in time order, by status | `PK = PROJECT#<pid>`, `begins_with(SK, INVITATION#)`, status filter | Query |
-//! | 7 | pending invitations for an email (sign-up) | markers under `PK = INVITEE#<email>` | Query, consistent (no GSI) |
+//! | 7 | pending invitations for an email (sign-up; a page of them for `/me/invitations`) | markers under `PK = INVITEE#<email>`, `ttl` 30 days after expiry | Query, consistent (no GSI) |
 //! | 7b | those invitations and the user's memberships of their projects | invitation and member keys | BatchGet, consistent |
 //! | 8 | any transition | invitation Put conditioned on `version` (and `status = Pending`), marker kept in step | TransactWrite |
 //! | 9 | accept | invitation → Accepted, marker deleted, membership put unless a higher rank is there | TransactWrite |
@@ -196,6 +196,9 @@ pub trait Store: Send + Sync {
 
     /// Every pending marker for the address, read consistently.
     async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>>;
+
+    /// A page of the address's pending markers, in project id order.
+    async fn pending_page(&self, email_normalized: &str, page: &PageRequest) -> StoreResult<Page<PendingInvitation>>;
 
     /// Invitations by key, read consistently, in the order of `keys`; missing ones are left out.
     /// A key the store could not read (throttled) is `Unavailable`, never left out.

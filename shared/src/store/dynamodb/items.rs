@@ -19,6 +19,9 @@ pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// Finished invitations (revoked, declined, expired) are cleaned up this long after they expire.
 const FINISHED_RETENTION: Duration = Duration::days(365);
+/// A pending marker is cleaned up this long after its invitation expired (a resend renews both):
+/// an address targeted by many forgotten invitations does not keep them forever.
+const MARKER_RETENTION: Duration = Duration::days(30);
 
 pub(super) fn key(pk: String, sk: String) -> Item {
     HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
@@ -182,6 +185,8 @@ pub(super) fn marker_item(i: &Invitation) -> Item {
         ("invitation_id".to_owned(), s(i.id.to_string())),
         ("role".to_owned(), s(i.role.as_str())),
         ("expires_at".to_owned(), ts(i.expires_at)),
+        // DynamoDB's TTL wants epoch seconds.
+        ("ttl".to_owned(), n((i.expires_at + MARKER_RETENTION).unix_timestamp())),
     ]);
     item
 }

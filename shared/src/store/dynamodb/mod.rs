@@ -275,6 +275,13 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn pending_page(&self, email_normalized: &str, page: &PageRequest) -> StoreResult<Page<PendingInvitation>> {
+        let (items, more) = self.query_page(PageRead::of(invitee_pk(email_normalized), "PROJECT#", page)).await?;
+        let markers = items.iter().map(marker_from).collect::<StoreResult<Vec<_>>>()?;
+        let next = more.then(|| markers.last().map(|m| Cursor { after: m.project_id.to_string() })).flatten();
+        Ok(Page { items: markers, next })
+    }
+
     async fn invitations_by_key(&self, keys: &[InvitationKey]) -> StoreResult<Vec<Invitation>> {
         let items = self.batch_get(keys.iter().map(|(pid, id)| invitation_key(pid, *id)).collect()).await?;
         let mut found = items.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;

@@ -98,7 +98,9 @@ impl DynamoStore {
             invitation_item(to)?,
             Some(Condition::new("#version = :version").name("#version", "version").value(":version", n(from.version))),
         )?];
-        let points_to_from = || Condition::new("invitation_id = :id").value(":id", s(from.id.to_string()));
+        // The marker may be gone already (its TTL runs out after the invitation expired).
+        let points_to_from =
+            || Condition::new("attribute_not_exists(PK) OR invitation_id = :id").value(":id", s(from.id.to_string()));
         let moved = to.email_normalized != from.email_normalized;
         match (from.is_pending(), to.is_pending()) {
             (true, false) => items.push(self.delete(marker_key(from), points_to_from())?),
