@@ -49,6 +49,8 @@ struct Rule {
 struct State {
     rules: Vec<Rule>,
     seen: Vec<String>,
+    /// Operations the service finished (answered, or forwarded and then left unanswered).
+    done: Vec<String>,
 }
 
 /// A running proxy; it stops with the test's runtime.
@@ -96,6 +98,11 @@ impl FaultProxy {
         self.state.lock().unwrap().rules.push(rule);
     }
 
+    /// Drops every rule not used up: from now on every call goes through.
+    pub fn clear(&self) {
+        self.state.lock().unwrap().rules.clear();
+    }
+
     /// Every operation that reached the proxy, in order.
     pub fn seen(&self) -> Vec<String> {
         self.state.lock().unwrap().seen.clone()
@@ -104,6 +111,15 @@ impl FaultProxy {
     /// How many calls of `operation` reached the proxy.
     pub fn count(&self, operation: &str) -> usize {
         self.seen().iter().filter(|seen| *seen == operation).count()
+    }
+
+    /// How many calls of `operation` the service behind the proxy has done.
+    pub fn done(&self, operation: &str) -> usize {
+        self.state.lock().unwrap().done.iter().filter(|done| *done == operation).count()
+    }
+
+    fn finished(&self, operation: &str) {
+        self.state.lock().unwrap().done.push(operation.to_owned());
     }
 
     fn fault_for(&self, operation: &str) -> Option<Fault> {
@@ -140,7 +156,9 @@ impl FaultProxy {
             Ok::<_, std::io::Error>(Response::from_parts(parts, Full::new(body)))
         };
         let Some(fault) = self.fault_for(&operation) else {
-            return forward().await;
+            let answer = forward().await;
+            self.finished(&operation);
+            return answer;
         };
         let dynamodb = parts.headers.get("x-amz-target").is_some_and(|t| t.as_bytes().starts_with(b"DynamoDB"));
         match fault {
@@ -176,6 +194,7 @@ impl FaultProxy {
             }
             Fault::ForwardThenHang => {
                 forward().await?;
+                self.finished(&operation);
                 std::future::pending().await
             }
         }

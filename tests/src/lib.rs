@@ -153,8 +153,25 @@ pub fn start_time() -> OffsetDateTime {
 
 /// A service over `store` with a clock the test moves, and the default settings.
 pub fn service(store: Arc<dyn Store>) -> (Invitations, Arc<ManualClock>) {
+    service_with(store, Settings::default())
+}
+
+/// [`service`] with the given settings (tighter quotas, say).
+pub fn service_with(store: Arc<dyn Store>, settings: Settings) -> (Invitations, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(start_time()));
-    (Invitations::new(store, clock.clone(), Settings::default()), clock)
+    (Invitations::new(store, clock.clone(), settings), clock)
+}
+
+/// Settings whose quotas are these (invitations per project and per inviter per day, pending
+/// per address, projects per user).
+pub fn quotas(per_project: u32, per_inviter: u32, per_address: u32, projects: u32) -> Settings {
+    let quotas = invitations::domain::Quotas {
+        invitations_per_project_per_day: per_project,
+        invitations_per_inviter_per_day: per_inviter,
+        pending_per_address: per_address,
+        projects_per_user: projects,
+    };
+    Settings { quotas, ..Settings::default() }
 }
 
 pub fn memory_store() -> Arc<dyn Store> {

@@ -19,7 +19,8 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let api = Api::new().await;
+    // Room for a hundred pending invitations to one address, from one inviter.
+    let api = Api::with_settings(quotas(1000, 1000, 1000, 1000)).await;
     let reconcile_url = sqs_queue(&api.sqs).await;
     let trigger = Trigger {
         app: api.app.clone(),

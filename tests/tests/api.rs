@@ -191,7 +191,8 @@ async fn another_projects_invitation_is_not_found_everywhere() {
             Some(&owner),
         )
         .await;
-    assert_eq!(missing.status, 404);
+    // A malformed id names nothing; the answer says which field is wrong.
+    assert_eq!((missing.status, missing.body["field"].as_str()), (400, Some("invitation_id")));
     let numeric = api
         .call(
             "POST",
@@ -200,7 +201,7 @@ async fn another_projects_invitation_is_not_found_everywhere() {
             Some(&owner),
         )
         .await;
-    assert_eq!(numeric.status, 404);
+    assert_eq!((numeric.status, numeric.body["field"].as_str()), (400, Some("invitation_id")));
     let still = api.call("GET", &format!("/api/v1/projects/{pid}/invitations/{id}"), None, Some(&owner)).await;
     assert_eq!(still.body["status"], 1);
 }

@@ -82,9 +82,17 @@ impl EmailPath {
         !response.batch_item_failures.is_empty()
     }
 
-    /// A delivery whose process dies after `after`.
-    async fn deliver_and_die(&self, after: Duration) {
-        assert!(tokio::time::timeout(after, self.deliver()).await.is_err(), "the delivery was still running");
+    /// A delivery whose process dies as soon as `reached` says so.
+    async fn deliver_and_die(&self, reached: impl Fn() -> bool) {
+        let watching = async {
+            while !reached() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::select! {
+            _ = self.deliver() => panic!("the delivery finished before the crash"),
+            _ = watching => {}
+        }
     }
 
     async fn invitation(&self) -> Value {
@@ -109,13 +117,14 @@ impl EmailPath {
 #[tokio::test]
 async fn dynamodb_throttling_the_sender_s_reads() {
     let path = EmailPath::new().await;
-    path.dynamodb.inject("BatchGetItem", Fault::Throttle, 3);
+    path.dynamodb.inject("BatchGetItem", Fault::Throttle, 100);
     assert!(path.deliver().await, "handed back, not dropped");
+    path.dynamodb.clear();
     assert_eq!((path.status().await.as_str(), path.emails().await), ("queued", 0));
     assert!(!path.deliver().await);
     assert_eq!((path.status().await.as_str(), path.emails().await), ("sent", 1));
     reliability(
-        "DynamoDB throttles the sender's read (3 attempts)",
+        "DynamoDB throttles every attempt of the sender's read",
         "handed back; next delivery sends: 1 email, `sent`",
     );
 }
@@ -123,13 +132,14 @@ async fn dynamodb_throttling_the_sender_s_reads() {
 #[tokio::test]
 async fn every_key_left_unprocessed_is_unavailable_not_missing() {
     let path = EmailPath::new().await;
-    path.dynamodb.inject("BatchGetItem", Fault::AllUnprocessed, 11);
+    path.dynamodb.inject("BatchGetItem", Fault::AllUnprocessed, 100);
     assert!(path.deliver().await, "an unread invitation is not a missing one");
+    path.dynamodb.clear();
     assert_eq!(path.emails().await, 0);
     assert!(!path.deliver().await);
     assert_eq!((path.status().await.as_str(), path.emails().await), ("sent", 1));
     reliability(
-        "BatchGetItem leaves every key unprocessed (11 rounds)",
+        "BatchGetItem leaves every key unprocessed, round after round",
         "read as unavailable, handed back; then 1 email, `sent`",
     );
 }
@@ -137,12 +147,13 @@ async fn every_key_left_unprocessed_is_unavailable_not_missing() {
 #[tokio::test]
 async fn dynamodb_failing_the_claim() {
     for (fault, scenario) in [
-        (Fault::ServerError, "DynamoDB answers 500 to the claim (3 attempts)"),
-        (Fault::Reset, "DynamoDB resets the connection on the claim (3 attempts)"),
+        (Fault::ServerError, "DynamoDB answers 500 to every attempt of the claim"),
+        (Fault::Reset, "DynamoDB resets the connection on every attempt of the claim"),
     ] {
         let path = EmailPath::new().await;
-        path.dynamodb.inject("TransactWriteItems", fault, 3);
+        path.dynamodb.inject("TransactWriteItems", fault, 100);
         assert!(path.deliver().await);
+        path.dynamodb.clear();
         assert_eq!((path.status().await.as_str(), path.emails().await), ("queued", 0));
         assert!(!path.deliver().await);
         assert_eq!((path.status().await.as_str(), path.emails().await), ("sent", 1));
@@ -185,9 +196,10 @@ async fn ses_rejecting_for_good_marks_the_invitation_failed() {
 #[tokio::test]
 async fn the_store_failing_after_ses_accepted_is_the_documented_window() {
     let path = EmailPath::new().await;
-    // The claim goes through; every write of the outcome fails (3 rounds of 3 attempts).
-    path.dynamodb.inject_after("TransactWriteItems", 1, Fault::ServerError, 9);
+    // The claim goes through; every write of the outcome fails (all its rounds and attempts).
+    path.dynamodb.inject_after("TransactWriteItems", 1, Fault::ServerError, 100);
     assert!(path.deliver().await, "handed back: the outcome is not recorded");
+    path.dynamodb.clear();
     assert_eq!((path.status().await.as_str(), path.emails().await), ("sending", 1));
     assert!(path.deliver().await, "the claim's lease still holds: deferred, not dropped");
     assert_eq!(path.emails().await, 1);
@@ -204,7 +216,7 @@ async fn the_store_failing_after_ses_accepted_is_the_documented_window() {
 async fn a_sender_dying_after_its_claim() {
     let path = EmailPath::new().await;
     path.ses.inject("SendEmail", Fault::Hang, 1);
-    path.deliver_and_die(Duration::from_millis(300)).await;
+    path.deliver_and_die(|| path.ses.count("SendEmail") == 1).await;
     assert_eq!((path.status().await.as_str(), path.emails().await), ("sending", 0));
     assert!(path.deliver().await, "a live claim defers the redelivery");
     assert_eq!(path.emails().await, 0);
@@ -226,10 +238,11 @@ async fn a_sender_dying_after_ses_accepted() {
         let path = EmailPath::new().await;
         if dies {
             path.ses.inject("SendEmail", Fault::ForwardThenHang, 1);
+            path.deliver_and_die(|| path.ses.done("SendEmail") == 1).await;
         } else {
             path.dynamodb.inject_after("TransactWriteItems", 1, Fault::Hang, 1);
+            path.deliver_and_die(|| path.dynamodb.count("TransactWriteItems") == 2).await;
         }
-        path.deliver_and_die(Duration::from_millis(400)).await;
         assert_eq!((path.status().await.as_str(), path.emails().await), ("sending", 1), "{scenario}");
         path.after_the_lease();
         assert!(!path.deliver().await);
@@ -351,7 +364,7 @@ async fn member_of(api: &Api, who: &Caller, projects: &[String]) -> usize {
 
 #[tokio::test]
 async fn a_sign_up_whose_writes_hang_after_the_first_batch_is_finished_by_the_reconciler() {
-    let api = Api::new().await;
+    let api = Api::with_settings(quotas(1000, 1000, 1000, 1000)).await;
     let email = unique_email("many");
     let projects = invited_to(&api, 25, &email).await;
     let dynamodb = FaultProxy::start(&dynamodb_endpoint()).await;
@@ -371,9 +384,9 @@ async fn a_sign_up_whose_writes_hang_after_the_first_batch_is_finished_by_the_re
     let outcome = trigger.on_confirmation(&cognito_event("PostConfirmation_ConfirmSignUp", &sub, &email, true)).await;
     assert_eq!(outcome, post_confirmation::Outcome::Deferred);
     let who = Caller { user_id: user_id(&sub), email: Some(email.clone()), email_verified: true };
-    // The two batches (20 and 5) run at once: whichever wrote first committed, all or nothing.
+    // The two batches (16 and 9) run at once: whichever wrote first committed, all or nothing.
     let before = member_of(&api, &who, &projects).await;
-    assert!([5, 20].contains(&before), "one whole batch: {before}");
+    assert!([9, 16].contains(&before), "one whole batch: {before}");
     let handed_off = drain_queue(&api.sqs, &reconcile_url).await;
     assert_eq!(handed_off.len(), 1);
     let batch = reconcile_signups::handle(&api.app, sqs_event(&[("r1".into(), handed_off[0].clone())])).await.unwrap();
@@ -381,7 +394,7 @@ async fn a_sign_up_whose_writes_hang_after_the_first_batch_is_finished_by_the_re
     assert_eq!(member_of(&api, &who, &projects).await, 25);
     assert!(api.call("GET", "/api/v1/me/invitations", None, Some(&who)).await.body.as_array().unwrap().is_empty());
     reliability(
-        "DynamoDB hangs on the second of the sign-up's batches (20 + 5)",
+        "DynamoDB hangs on the second of the sign-up's batches (16 + 9)",
         "one batch commits whole, the trigger hands off; the reconciler accepts the rest: 25 memberships, none twice",
     );
 }

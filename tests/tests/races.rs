@@ -1,6 +1,8 @@
 //! Real concurrency against DynamoDB Local: the rules hold because they are conditions.
 
 use integration_tests::*;
+use invitations::domain::QuotaScope;
+use invitations::store::Store;
 use invitations::InvitationStatus;
 use invitations::{AppError, Role};
 use std::sync::Arc;
@@ -41,7 +43,7 @@ async fn store_pending(store: &dyn invitations::store::Store, email: &str) -> us
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn accept_racing_revoke_has_exactly_one_winner_every_round() {
     let store = Arc::new(dynamo_store().await);
-    let (service, _) = service(store.clone());
+    let (service, _) = service_with(store.clone(), quotas(1000, 1000, 20, 1000));
     let service = Arc::new(service);
     let owner = user("owner");
     let (mut accepts, mut revokes) = (0, 0);
@@ -87,4 +89,37 @@ async fn accept_racing_revoke_has_exactly_one_winner_every_round() {
     }
     println!("100 accept-vs-revoke rounds: {accepts} accepted, {revokes} revoked, 0 both");
     assert_eq!(accepts + revokes, 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_creates_against_a_quota_of_ten_make_exactly_ten() {
+    let store = Arc::new(dynamo_store().await);
+    let (service, _) = service_with(store.clone(), quotas(10, 100, 20, 50));
+    let service = Arc::new(service);
+    let owner = user("owner");
+    let project = service.create_project(&owner, new_project("Quota", &[])).await.unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (service, owner, pid) = (service.clone(), owner.clone(), project.id.clone());
+            tokio::spawn(async move {
+                service.create_invitation(&owner, &pid, new_invitation(&format!("q{i}@example.com"), "editor")).await
+            })
+        })
+        .collect();
+    let (mut created, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(AppError::TooManyRequests { code: "quota_exceeded", .. }) => refused += 1,
+            Err(other) => panic!("unexpected error: {other:?}"),
+        }
+    }
+    let held = store.quota_use(&QuotaScope::ProjectInvitations(project.id.clone()), service.now()).await.unwrap();
+    println!(
+        "20 concurrent creates against a quota of 10: {created} created, {refused} refused, {} slots held",
+        held.held.len()
+    );
+    assert_eq!((created, refused, held.held.len()), (10, 10, 10));
+    let listed = service.list_invitations(&owner, &project.id, None, &Default::default()).await.unwrap();
+    assert_eq!(listed.items.len(), 10);
 }

@@ -137,3 +137,25 @@ fn a_dead_sender_s_claim_expires_before_its_message_comes_back() {
     assert!(timeout < lease, "a live sender's claim outlasts it: {timeout} s < {lease} s");
     assert!(lease < visibility, "a dead sender's claim is gone when SQS redelivers: {lease} s < {visibility} s");
 }
+
+#[test]
+fn the_api_is_throttled_and_opens_to_browsers_only_from_the_origins_given() {
+    let doc = yaml("template.yaml");
+    assert_eq!(doc["Parameters"]["CorsAllowedOrigins"]["Default"], "", "no origin unless the deployer names one");
+    let api = &doc["Resources"]["HttpApi"]["Properties"];
+    let cors = serde_norway::to_string(&api["CorsConfiguration"]).unwrap();
+    for header in ["authorization", "content-type", "idempotency-key", "if-match", "link", "retry-after"] {
+        assert!(cors.contains(header), "CORS names {header}: {cors}");
+    }
+    assert!(cors.contains("HasCorsOrigins") && cors.contains("CorsAllowedOrigins"), "{cors}");
+    let throttling = serde_norway::to_string(&api["DefaultRouteSettings"]).unwrap();
+    assert!(throttling.contains("ApiThrottlingRateLimit") && throttling.contains("ApiThrottlingBurstLimit"));
+    for quota in [
+        "InvitationsPerProjectPerDay",
+        "InvitationsPerInviterPerDay",
+        "PendingInvitationsPerAddress",
+        "ProjectsPerUser",
+    ] {
+        assert!(doc["Parameters"][quota]["Default"].as_u64().is_some(), "{quota} is a parameter with a default");
+    }
+}

@@ -4,7 +4,7 @@
 use integration_tests::*;
 use invitations::domain::{
     Actor, Cursor, Event, Grant, InvitationChanges, InvitationId, InvitationStatus, Inviter, Membership, Page,
-    PageRequest, Policy, ProjectId, UserId,
+    PageRequest, Policy, ProjectId, QuotaClaim, QuotaScope, QuotaUse, UserId,
 };
 use invitations::store::{
     Acceptance, CreateGuard, EventFilter, InvitationKey, PendingInvitation, Store, StoreError, StoreResult, Transition,
@@ -41,6 +41,9 @@ contract!(
     a_batch_of_acceptances_is_all_or_none,
     sign_up_accepts_the_rest_when_one_changes_mid_batch,
     sign_up_leaves_an_invitation_readdressed_mid_batch,
+    a_project_and_an_inviter_send_a_bounded_number_of_invitations_a_day,
+    an_address_holds_a_bounded_number_of_pending_invitations,
+    a_user_creates_a_bounded_number_of_projects,
 );
 
 /// The service as the functions that invite build it, over an in-memory queue.
@@ -149,7 +152,7 @@ async fn a_failed_create_writes_nothing(store: Arc<dyn Store>) {
         domain_candidates: vec!["example.com".into()],
     };
     let created = Event::invitation_created(&invitation, &Actor::System);
-    assert_eq!(store.create_invitation(&invitation, &guard, None, &created).await, Err(StoreError::NotMember));
+    assert_eq!(store.create_invitation(&invitation, &guard, None, &created, &[]).await, Err(StoreError::NotMember));
     assert!(store.invitations_by_key(&[(pid.clone(), invitation.id)]).await.unwrap().is_empty());
     assert!(store.pending_for_email("ghost@example.com").await.unwrap().is_empty());
     // A duplicate leaves the first invitation alone and adds nothing.
@@ -163,7 +166,7 @@ async fn a_failed_create_writes_nothing(store: Arc<dyn Store>) {
     );
     let guard = CreateGuard { inviter: owner.user_id.clone(), ..guard };
     assert!(
-        matches!(store.create_invitation(&second, &guard, None, &Event::invitation_created(&second, &Actor::System)).await, Err(StoreError::DuplicatePending(m)) if m.invitation_id == first.id)
+        matches!(store.create_invitation(&second, &guard, None, &Event::invitation_created(&second, &Actor::System), &[]).await, Err(StoreError::DuplicatePending(m)) if m.invitation_id == first.id)
     );
     assert!(store.invitations_by_key(&[(pid.clone(), second.id)]).await.unwrap().is_empty());
     let page = store.invitations(&pid, None, now, &PageRequest::default()).await.unwrap();
@@ -216,9 +219,9 @@ async fn a_stale_version_is_refused_and_leaves_the_state_alone(store: Arc<dyn St
     let inv = service.create_invitation(&owner, &pid, new_invitation("jane@example.com", "editor")).await.unwrap();
     let now = service.now();
     let revoked = inv.revoke(now).unwrap();
-    store.save(Transition { from: &inv, to: &revoked, event: &logged(&inv, &revoked) }).await.unwrap();
+    store.save(Transition { from: &inv, to: &revoked, event: &logged(&inv, &revoked), claims: &[] }).await.unwrap();
     let declined = inv.decline(now).unwrap();
-    let stale = Transition { from: &inv, to: &declined, event: &logged(&inv, &declined) };
+    let stale = Transition { from: &inv, to: &declined, event: &logged(&inv, &declined), claims: &[] };
     assert_eq!(store.save(stale).await, Err(StoreError::Conflict));
     let stored = store.invitations_by_key(&[(pid.clone(), inv.id)]).await.unwrap();
     assert_eq!(stored[0].status, InvitationStatus::Revoked);
@@ -350,7 +353,7 @@ fn acceptances(planned: &[(Invitation, Invitation, Grant, Event)]) -> Vec<Accept
     planned
         .iter()
         .map(|(from, to, grant, event)| Acceptance {
-            transition: Transition { from, to, event },
+            transition: Transition { from, to, event, claims: &[] },
             grant,
             member_event: None,
         })
@@ -473,8 +476,17 @@ struct ChangesBeforeFirstBatch {
 
 #[async_trait::async_trait]
 impl Store for ChangesBeforeFirstBatch {
-    async fn create_project(&self, project: &Project, owner: &Membership, events: &[Event]) -> StoreResult<()> {
-        self.inner.create_project(project, owner, events).await
+    async fn create_project(
+        &self,
+        project: &Project,
+        owner: &Membership,
+        events: &[Event],
+        claims: &[QuotaClaim],
+    ) -> StoreResult<()> {
+        self.inner.create_project(project, owner, events, claims).await
+    }
+    async fn quota_use(&self, scope: &QuotaScope, now: time::OffsetDateTime) -> StoreResult<QuotaUse> {
+        self.inner.quota_use(scope, now).await
     }
     async fn project_and_membership(
         &self,
@@ -492,8 +504,9 @@ impl Store for ChangesBeforeFirstBatch {
         guard: &CreateGuard,
         supersedes: Option<Transition<'_>>,
         event: &Event,
+        claims: &[QuotaClaim],
     ) -> StoreResult<()> {
-        self.inner.create_invitation(invitation, guard, supersedes, event).await
+        self.inner.create_invitation(invitation, guard, supersedes, event, claims).await
     }
     async fn invitation_and_membership(
         &self,
@@ -538,8 +551,75 @@ impl Store for ChangesBeforeFirstBatch {
     async fn accept_batch(&self, acceptances: &[Acceptance<'_>]) -> StoreResult<()> {
         if !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
             let event = logged(&self.from, &self.to);
-            self.inner.save(Transition { from: &self.from, to: &self.to, event: &event }).await.unwrap();
+            self.inner.save(Transition { from: &self.from, to: &self.to, event: &event, claims: &[] }).await.unwrap();
         }
         self.inner.accept_batch(acceptances).await
     }
+}
+
+fn quota_refusal(err: AppError) -> (u64, String) {
+    match err {
+        AppError::TooManyRequests { code: "quota_exceeded", retry_after_secs, message } => (retry_after_secs, message),
+        other => panic!("expected quota_exceeded, got {other:?}"),
+    }
+}
+
+async fn a_project_and_an_inviter_send_a_bounded_number_of_invitations_a_day(store: Arc<dyn Store>) {
+    let (service, clock) = service_with(store.clone(), quotas(3, 100, 20, 50));
+    let owner = user("owner");
+    let project = service.create_project(&owner, new_project("Busy", &[])).await.unwrap();
+    let first =
+        service.create_invitation(&owner, &project.id, new_invitation("a@example.com", "editor")).await.unwrap();
+    service.create_invitation(&owner, &project.id, new_invitation("b@example.com", "editor")).await.unwrap();
+    clock.advance(Duration::hours(1));
+    // A resend counts as a send.
+    service.resend(&owner, &project.id, first.id).await.unwrap();
+    let err =
+        service.create_invitation(&owner, &project.id, new_invitation("c@example.com", "editor")).await.unwrap_err();
+    let (retry_after, message) = quota_refusal(err);
+    assert_eq!(retry_after, 23 * 3600, "the first send's slot frees 24 h after it");
+    assert!(message.contains("This project"), "{message}");
+    assert!(store.pending_for_email("c@example.com").await.unwrap().is_empty(), "nothing written");
+    clock.advance(Duration::hours(23));
+    service.create_invitation(&owner, &project.id, new_invitation("c@example.com", "editor")).await.unwrap();
+    // The inviter's own quota spans projects.
+    let (service, _) = service_with(store.clone(), quotas(100, 2, 20, 50));
+    let inviter = user("inviter");
+    let other = service.create_project(&inviter, new_project("Other", &[])).await.unwrap();
+    let third = service.create_project(&inviter, new_project("Third", &[])).await.unwrap();
+    service.create_invitation(&inviter, &other.id, new_invitation("d@example.com", "editor")).await.unwrap();
+    service.create_invitation(&inviter, &third.id, new_invitation("e@example.com", "editor")).await.unwrap();
+    let err =
+        service.create_invitation(&inviter, &third.id, new_invitation("f@example.com", "editor")).await.unwrap_err();
+    assert!(quota_refusal(err).1.contains("You have sent"));
+}
+
+async fn an_address_holds_a_bounded_number_of_pending_invitations(store: Arc<dyn Store>) {
+    let (service, _) = service_with(store.clone(), quotas(100, 100, 2, 50));
+    let owner = user("owner");
+    let mut projects = Vec::new();
+    for name in ["One", "Two", "Three"] {
+        projects.push(service.create_project(&owner, new_project(name, &[])).await.unwrap().id);
+    }
+    let first =
+        service.create_invitation(&owner, &projects[0], new_invitation("target@example.com", "editor")).await.unwrap();
+    service.create_invitation(&owner, &projects[1], new_invitation("Target@example.com", "editor")).await.unwrap();
+    let err = service
+        .create_invitation(&owner, &projects[2], new_invitation("target@example.com", "editor"))
+        .await
+        .unwrap_err();
+    assert!(quota_refusal(err).1.contains("pending invitations"));
+    // A revoked invitation frees its address's slot.
+    service.revoke(&owner, &projects[0], first.id).await.unwrap();
+    service.create_invitation(&owner, &projects[2], new_invitation("target@example.com", "editor")).await.unwrap();
+}
+
+async fn a_user_creates_a_bounded_number_of_projects(store: Arc<dyn Store>) {
+    let (service, _) = service_with(store, quotas(100, 100, 20, 2));
+    let owner = user("owner");
+    service.create_project(&owner, new_project("One", &[])).await.unwrap();
+    service.create_project(&owner, new_project("Two", &[])).await.unwrap();
+    let err = service.create_project(&owner, new_project("Three", &[])).await.unwrap_err();
+    assert!(quota_refusal(err).1.contains("projects"));
+    service.create_project(&user("someone-else"), new_project("Theirs", &[])).await.unwrap();
 }

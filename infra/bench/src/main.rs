@@ -25,6 +25,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Quotas wide enough for every invitation the benchmark sends.
+const BENCH_QUOTAS: [(&str, &str); 4] = [
+    ("QUOTA_INVITATIONS_PER_PROJECT_PER_DAY", "10000"),
+    ("QUOTA_INVITATIONS_PER_INVITER_PER_DAY", "10000"),
+    ("QUOTA_PENDING_PER_ADDRESS", "1000"),
+    ("QUOTA_PROJECTS_PER_USER", "10000"),
+];
+
 /// Invitations per page in the list benchmark.
 const LIST_PAGE: usize = 50;
 const FUNCTIONS: &str = "create-invitation,list-invitations,accept-invitation,post-confirmation";
@@ -235,7 +243,9 @@ fn confirmation_event(user: &Caller) -> String {
 }
 
 async fn workload(name: &str, fixture: &Fixture, count: usize) -> Workload {
+    // The benchmark sends more than the default quotas allow one inviter and one address.
     let mut env = vec![("TABLE_NAME".to_owned(), fixture.table.clone())];
+    env.extend(BENCH_QUOTAS.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
     let pid = fixture.project.clone();
     let owner = fixture.owner.clone();
     let events: Box<dyn FnMut(usize) -> String> = match name {
@@ -469,7 +479,10 @@ async fn main() {
     };
     let email_queue = queue(format!("bench-emails-{}", uuid::Uuid::new_v4().simple())).await;
     let reconcile_queue = queue(format!("bench-reconcile-{}", uuid::Uuid::new_v4().simple())).await;
-    let app = Invitations::new(Arc::new(store), Arc::new(SystemClock), Settings::default());
+    let settings =
+        Settings::from_lookup(|name| BENCH_QUOTAS.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).to_owned()))
+            .expect("bench settings");
+    let app = Invitations::new(Arc::new(store), Arc::new(SystemClock), settings);
     let owner = Caller {
         user_id: UserId::parse("bench-owner").unwrap(),
         email: Some("owner@example.com".into()),

@@ -128,6 +128,8 @@ pub struct InvitationRecord {
     pub send_requested_at: OffsetDateTime,
     /// Bumped by every transition; storage writes only over the version it read.
     pub version: u64,
+    /// The slot of the address's pending-invitations quota this invitation holds while pending.
+    pub address_slot: Option<u32>,
 }
 
 /// An invitation. Its fields read through [`InvitationRecord`]; they change only through the
@@ -239,7 +241,15 @@ impl Invitation {
             send_id: Uuid::new_v4(),
             send_requested_at: now,
             version: 1,
+            address_slot: None,
         })
+    }
+
+    /// The invitation, holding `slot` of its address's pending quota (set before it is first
+    /// written).
+    pub fn holding_address_slot(mut self, slot: u32) -> Invitation {
+        self.0.address_slot = Some(slot);
+        self
     }
 
     /// An invitation as storage kept it.

@@ -7,6 +7,7 @@ pub mod ids;
 pub mod invitation;
 pub mod page;
 pub mod project;
+pub mod quota;
 pub mod retry;
 pub mod role;
 pub mod settings;
@@ -21,5 +22,6 @@ pub use invitation::{
 };
 pub use page::{Cursor, Page, PageRequest};
 pub use project::{Caller, Grant, Membership, NewProject, Project, ProjectName};
+pub use quota::{QuotaClaim, QuotaScope, QuotaUse, Quotas};
 pub use role::Role;
 pub use settings::Settings;

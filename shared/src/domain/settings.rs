@@ -3,6 +3,7 @@
 
 use super::email_address::DomainAllowList;
 use super::invitation::Policy;
+use super::quota::Quotas;
 use time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +15,8 @@ pub struct Settings {
     pub allowed_domains: DomainAllowList,
     /// `EVENT_RETENTION`: how long a project's event log keeps an event.
     pub event_retention: Duration,
+    /// `QUOTA_*`: the limits against abuse.
+    pub quotas: Quotas,
 }
 
 impl Default for Settings {
@@ -23,12 +26,14 @@ impl Default for Settings {
             invitation_url: "http://127.0.0.1:3000/api/v1/profiles".into(),
             allowed_domains: DomainAllowList::default(),
             event_retention: Duration::days(400),
+            quotas: Quotas::default(),
         }
     }
 }
 
 impl Settings {
     /// Reads `INVITATION_TTL`, `INVITATION_RESEND_COOLDOWN`, `INVITATION_SEND_LEASE`, `EVENT_RETENTION`,
+    /// the `QUOTA_*` limits,
     /// `PROJECT_INVITATION_URL` (else `API_BASE_URL` + `/api/v1/profiles`) and the domain
     /// allow-list from `get` (the environment, in a deployment).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
@@ -37,6 +42,15 @@ impl Settings {
             Some(raw) => {
                 parse_duration(&raw).ok_or_else(|| format!("{name}: {raw:?} is not a duration like 14d, 36h, 60s"))
             }
+            None => Ok(default),
+        };
+        let count = |name: &str, default: u32| match get(name).filter(|raw| !raw.is_empty()) {
+            Some(raw) => raw
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=10_000).contains(n))
+                .ok_or_else(|| format!("{name}: {raw:?} is not a number from 1 to 10000")),
             None => Ok(default),
         };
         let invitation_url = get("PROJECT_INVITATION_URL")
@@ -55,6 +69,18 @@ impl Settings {
             invitation_url,
             allowed_domains,
             event_retention: duration("EVENT_RETENTION", defaults.event_retention)?,
+            quotas: Quotas {
+                invitations_per_project_per_day: count(
+                    "QUOTA_INVITATIONS_PER_PROJECT_PER_DAY",
+                    defaults.quotas.invitations_per_project_per_day,
+                )?,
+                invitations_per_inviter_per_day: count(
+                    "QUOTA_INVITATIONS_PER_INVITER_PER_DAY",
+                    defaults.quotas.invitations_per_inviter_per_day,
+                )?,
+                pending_per_address: count("QUOTA_PENDING_PER_ADDRESS", defaults.quotas.pending_per_address)?,
+                projects_per_user: count("QUOTA_PROJECTS_PER_USER", defaults.quotas.projects_per_user)?,
+            },
         })
     }
 }

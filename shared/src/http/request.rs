@@ -46,11 +46,16 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> 
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::invalid("invalid_json", None, "A JSON body is required."));
     }
-    let form = request
-        .headers()
-        .get(lambda_http::http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    // `curl -d '{…}'` labels JSON as a form: a body that opens as a JSON object is JSON.
+    let looks_like_json = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let form = !looks_like_json
+        && request
+            .headers()
+            .get(lambda_http::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| {
+                value.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+            });
     let result = if form {
         let fields: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(bytes)
             .map(|(name, value)| (name.into_owned(), serde_json::Value::String(value.into_owned())))

@@ -56,7 +56,7 @@ impl EmailDelivery {
     /// The sender's changes, written with their events; the service is their actor.
     async fn save(&self, from: &Invitation, to: &Invitation) -> Result<(), crate::store::StoreError> {
         let event = Event::transition(from, to, &Actor::System, self.clock.now());
-        self.store.save(Transition { from, to, event: &event }).await
+        self.store.save(Transition { from, to, event: &event, claims: &[] }).await
     }
 
     async fn current(&self, message: &SendInvitationEmail) -> Result<Option<Invitation>, AppError> {

@@ -85,6 +85,9 @@ impl From<StoreError> for AppError {
                 "A pending invitation for this email already exists in this project.",
             ),
             StoreError::AlreadyExists => AppError::conflict("already_exists", "The item already exists."),
+            StoreError::QuotaSlotTaken(_) => {
+                AppError::conflict("concurrent_modification", "A quota changed while this request ran; retry.")
+            }
             StoreError::Conflict => {
                 AppError::conflict("concurrent_modification", "The invitation changed while this request ran; retry.")
             }

@@ -4,11 +4,13 @@
 
 use super::{domain_not_allowed, require_grant, require_manager, require_verified, retrying, AppError, Invitations};
 use crate::domain::email_address::{candidates, domain_of};
+use crate::domain::quota::{ADDRESS_HOLD_AFTER_EXPIRY, DAY};
 use crate::domain::{
     Actor, Caller, Event, Invitation, InvitationChanges, InvitationId, InvitationStatus, Membership, NewInvitation,
-    Page, PageRequest, ProjectId, Role,
+    Page, PageRequest, ProjectId, QuotaScope, Role,
 };
 use crate::store::{CreateGuard, EventFilter, StoreError, Transition};
+use time::OffsetDateTime;
 
 impl Invitations {
     #[tracing::instrument(skip_all)]
@@ -24,30 +26,62 @@ impl Invitations {
         }
         let now = self.clock.now();
         let actor = Actor::User(caller.user_id.clone());
-        let invitation = Invitation::new(project_id.clone(), &new, &caller.as_inviter(), now, &self.settings.policy);
-        let created = Event::invitation_created(&invitation, &actor);
+        let base = Invitation::new(project_id.clone(), &new, &caller.as_inviter(), now, &self.settings.policy);
         let guard = CreateGuard {
             inviter: caller.user_id.clone(),
             min_inviter_role: new.role.max(Role::Manager),
             domain_candidates: candidates(new.email.domain()),
         };
-        match self.store.create_invitation(&invitation, &guard, None, &created).await {
-            Ok(()) => {}
-            Err(StoreError::DuplicatePending(existing)) if existing.expires_at <= now => {
-                // The address is held by an expired invitation: retire it and take its place.
-                let old = self.store.invitations_by_key(&[existing.key()]).await?;
-                let Some(old) = old.into_iter().next() else {
-                    return Err(StoreError::Conflict.into());
-                };
-                let expired = old.supersede(now).map_err(|_| AppError::from(StoreError::DuplicatePending(existing)))?;
-                let event = Event::transition(&old, &expired, &actor, now);
-                let supersedes = Transition { from: &old, to: &expired, event: &event };
-                self.store.create_invitation(&invitation, &guard, Some(supersedes), &created).await?;
-            }
-            Err(err) => return Err(err.into()),
-        }
+        let mut wanted = self.sending(project_id, caller, now);
+        wanted.push((
+            QuotaScope::AddressPending(base.email_normalized.clone()),
+            base.expires_at + ADDRESS_HOLD_AFTER_EXPIRY,
+        ));
+        let invitation = self
+            .counting(&wanted, &base.id.to_string(), |claims| {
+                let invitation = base.clone().holding_address_slot(claims[2].slot);
+                let (guard, actor) = (&guard, &actor);
+                async move {
+                    let created = Event::invitation_created(&invitation, actor);
+                    match self.store.create_invitation(&invitation, guard, None, &created, &claims).await {
+                        Ok(()) => Ok(invitation),
+                        Err(StoreError::DuplicatePending(existing)) if existing.expires_at <= now => {
+                            // The address is held by an expired invitation: retire it and take its place.
+                            let old = self.store.invitations_by_key(&[existing.key()]).await?;
+                            let Some(old) = old.into_iter().next() else {
+                                return Err(StoreError::Conflict.into());
+                            };
+                            let expired = old
+                                .supersede(now)
+                                .map_err(|_| AppError::from(StoreError::DuplicatePending(existing)))?;
+                            let event = Event::transition(&old, &expired, actor, now);
+                            let supersedes = Transition { from: &old, to: &expired, event: &event, claims: &[] };
+                            self.store
+                                .create_invitation(&invitation, guard, Some(supersedes), &created, &claims)
+                                .await?;
+                            Ok(invitation)
+                        }
+                        Err(err) => Err(err.into()),
+                    }
+                }
+            })
+            .await?;
         tracing::info!(invitation_id = %invitation.id, "invitation created");
         Ok(invitation)
+    }
+
+    /// The quotas every email sent in a project counts against: the project's and the
+    /// sender's, per rolling day.
+    fn sending(
+        &self,
+        project_id: &ProjectId,
+        caller: &Caller,
+        now: OffsetDateTime,
+    ) -> Vec<(QuotaScope, OffsetDateTime)> {
+        vec![
+            (QuotaScope::ProjectInvitations(project_id.clone()), now + DAY),
+            (QuotaScope::InviterInvitations(caller.user_id.clone()), now + DAY),
+        ]
     }
 
     #[tracing::instrument(skip_all)]
@@ -63,22 +97,36 @@ impl Invitations {
                 return Err(domain_not_allowed());
             }
         }
-        retrying(|| async {
-            let (invitation, membership) = self.managed_invitation(caller, project_id, id).await?;
-            require_grant(membership.role, invitation.role)?;
-            if let Some(role) = changes.role {
-                require_grant(membership.role, role)?;
-            }
-            let now = self.clock.now();
-            let updated = invitation.update(&changes, now, &self.settings.policy)?;
-            if updated.resend {
+        // A new address is a new email (counted like a send) and a new pending invitation to it.
+        let now = self.clock.now();
+        let mut wanted = Vec::new();
+        if let Some(email) = &changes.email {
+            let until = now + self.settings.policy.ttl + ADDRESS_HOLD_AFTER_EXPIRY;
+            wanted.push((QuotaScope::AddressPending(email.normalized().to_owned()), until));
+            wanted.extend(self.sending(project_id, caller, now));
+        }
+        self.counting(&wanted, &id.to_string(), |claims| {
+            let changes = &changes;
+            async move {
+                let (invitation, membership) = self.managed_invitation(caller, project_id, id).await?;
+                require_grant(membership.role, invitation.role)?;
+                if let Some(role) = changes.role {
+                    require_grant(membership.role, role)?;
+                }
+                let updated = invitation.update(changes, self.clock.now(), &self.settings.policy)?;
+                let actor = Actor::User(caller.user_id.clone());
+                if !updated.resend {
+                    self.write(&invitation, &updated.invitation, &actor).await?;
+                    return Ok(updated.invitation);
+                }
                 let (project, _) = self.project(caller, project_id).await?;
                 if !project.allowed_email_domains.permits(&domain_of(&updated.invitation.email_normalized)) {
                     return Err(domain_not_allowed().into());
                 }
+                let moved = updated.invitation.holding_address_slot(claims[0].slot);
+                self.write_claiming(&invitation, &moved, &actor, &claims).await?;
+                Ok(moved)
             }
-            self.write(&invitation, &updated.invitation, &Actor::User(caller.user_id.clone())).await?;
-            Ok(updated.invitation)
         })
         .await
     }
@@ -90,11 +138,12 @@ impl Invitations {
         project_id: &ProjectId,
         id: InvitationId,
     ) -> Result<Invitation, AppError> {
-        retrying(|| async {
+        let wanted = self.sending(project_id, caller, self.clock.now());
+        self.counting(&wanted, &id.to_string(), |claims| async move {
             let (invitation, membership) = self.managed_invitation(caller, project_id, id).await?;
             require_grant(membership.role, invitation.role)?;
             let resent = invitation.resend(self.clock.now(), &self.settings.policy)?;
-            self.write(&invitation, &resent, &Actor::User(caller.user_id.clone())).await?;
+            self.write_claiming(&invitation, &resent, &Actor::User(caller.user_id.clone()), &claims).await?;
             Ok(resent)
         })
         .await

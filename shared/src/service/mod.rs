@@ -23,8 +23,10 @@ pub use error::AppError;
 
 pub use signup::AcceptReport;
 
+use crate::cause::Cause;
 use crate::clock::Clock;
-use crate::domain::{Actor, Caller, Event, Invitation, Membership, ProjectId, Role, Settings};
+use crate::domain::quota::random_slot;
+use crate::domain::{Actor, Caller, Event, Invitation, Membership, ProjectId, QuotaClaim, QuotaScope, Role, Settings};
 use crate::store::{Store, StoreError, Transition};
 use std::future::Future;
 use std::sync::Arc;
@@ -59,14 +61,27 @@ impl Invitations {
     /// Writes `to` over exactly the `from` that was read, with the event that says what `actor`
     /// changed.
     async fn write(&self, from: &Invitation, to: &Invitation, actor: &Actor) -> Result<(), StoreError> {
+        self.write_claiming(from, to, actor, &[]).await
+    }
+
+    /// [`Invitations::write`], claiming quota slots in the same transaction.
+    async fn write_claiming(
+        &self,
+        from: &Invitation,
+        to: &Invitation,
+        actor: &Actor,
+        claims: &[QuotaClaim],
+    ) -> Result<(), StoreError> {
         let event = Event::transition(from, to, actor, self.clock.now());
-        self.store.save(Transition { from, to, event: &event }).await
+        self.store.save(Transition { from, to, event: &event, claims }).await
     }
 }
 
-/// A failed attempt: retry it, or give up with an answer.
+/// A failed attempt: retry it, try another quota slot (the claim's index), or give up with an
+/// answer.
 enum Failed {
     Retry,
+    Slot(usize),
     App(AppError),
 }
 
@@ -80,6 +95,7 @@ impl From<StoreError> for Failed {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Conflict => Failed::Retry,
+            StoreError::QuotaSlotTaken(index) => Failed::Slot(index),
             other => Failed::App(other.into()),
         }
     }
@@ -102,9 +118,70 @@ where
             Ok(value) => return Ok(value),
             Err(Failed::App(err)) => return Err(err),
             Err(Failed::Retry) => continue,
+            Err(Failed::Slot(_)) => return Err(AppError::Internal(Cause::msg("a quota slot outside a quota"))),
         }
     }
     Err(StoreError::Conflict.into())
+}
+
+/// Writes that claim quota slots try this many times, slots taken and races lost included.
+const QUOTA_ATTEMPTS: usize = 10;
+
+impl Invitations {
+    /// Runs a write that counts against quotas: `write` gets one claim per wanted `(scope,
+    /// until)`, on a random slot at first. When a slot is taken, that quota is read: another free
+    /// slot is tried, and a quota with none left is a 429 that says which quota and when a slot
+    /// frees. A lost race re-runs the write, which reads again.
+    async fn counting<T, F, Fut>(
+        &self,
+        wanted: &[(QuotaScope, OffsetDateTime)],
+        holder: &str,
+        mut write: F,
+    ) -> Result<T, AppError>
+    where
+        F: FnMut(Vec<QuotaClaim>) -> Fut,
+        Fut: Future<Output = Result<T, Failed>>,
+    {
+        let quotas = &self.settings.quotas;
+        let mut slots: Vec<u32> = wanted.iter().map(|(scope, _)| random_slot(quotas.limit(scope))).collect();
+        for _ in 0..QUOTA_ATTEMPTS {
+            let claims = wanted
+                .iter()
+                .zip(&slots)
+                .map(|((scope, until), slot)| QuotaClaim {
+                    scope: scope.clone(),
+                    slot: *slot,
+                    until: *until,
+                    holder: holder.to_owned(),
+                })
+                .collect();
+            match write(claims).await {
+                Ok(value) => return Ok(value),
+                Err(Failed::App(err)) => return Err(err),
+                Err(Failed::Retry) => continue,
+                Err(Failed::Slot(index)) => {
+                    let scope = &wanted[index].0;
+                    let limit = quotas.limit(scope);
+                    let now = self.clock.now();
+                    let used = self.store.quota_use(scope, now).await?;
+                    let free: Vec<u32> = (0..limit).filter(|slot| !used.held.contains(slot)).collect();
+                    if free.is_empty() {
+                        // When the first slot frees; a quota that never frees (projects) says a day.
+                        let wait =
+                            used.next_free_at.map_or(60, |at| (at - now).whole_seconds().clamp(1, 86_400) as u64);
+                        tracing::info!(quota = %scope, limit, "quota exceeded");
+                        return Err(AppError::TooManyRequests {
+                            code: "quota_exceeded",
+                            retry_after_secs: wait,
+                            message: scope.describe(limit),
+                        });
+                    }
+                    slots[index] = free[random_slot(free.len() as u32) as usize];
+                }
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
 }
 
 /// What an operation needs of its caller, checked in the contract's order: not a member (404),

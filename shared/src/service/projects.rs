@@ -1,7 +1,10 @@
 //! Projects: creating one (the caller becomes its owner), reading it, listing its members.
 
 use super::{AppError, Invitations};
-use crate::domain::{Actor, Caller, Event, Membership, NewProject, Page, PageRequest, Project, ProjectId, Role};
+use crate::domain::{
+    Actor, Caller, Event, Membership, NewProject, Page, PageRequest, Project, ProjectId, QuotaScope, Role,
+};
+use time::Duration;
 
 impl Invitations {
     #[tracing::instrument(skip_all)]
@@ -24,7 +27,13 @@ impl Invitations {
         };
         let actor = Actor::User(caller.user_id.clone());
         let events = [Event::project_created(&project, &actor), Event::member_added(&owner, &actor, now)];
-        self.store.create_project(&project, &owner, &events).await?;
+        // A project holds its creator's slot for good.
+        let quota = [(QuotaScope::UserProjects(caller.user_id.clone()), now + Duration::days(365 * 100))];
+        let (project_ref, owner_ref, events_ref) = (&project, &owner, &events);
+        self.counting(&quota, project.id.as_str(), |claims| async move {
+            Ok(self.store.create_project(project_ref, owner_ref, events_ref, &claims).await?)
+        })
+        .await?;
         tracing::info!(project_id = %project.id, "project created");
         Ok(project)
     }

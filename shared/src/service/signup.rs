@@ -54,7 +54,7 @@ impl PlannedAcceptance {
 
     fn acceptance(&self) -> Acceptance<'_> {
         Acceptance {
-            transition: Transition { from: &self.invitation, to: &self.accepted, event: &self.event },
+            transition: Transition { from: &self.invitation, to: &self.accepted, event: &self.event, claims: &[] },
             grant: &self.grant,
             member_event: self.member_event.as_ref(),
         }

@@ -14,6 +14,8 @@ struct State {
     /// Pending markers keyed by (normalized email, project).
     markers: BTreeMap<(String, ProjectId), PendingInvitation>,
     events: BTreeMap<(ProjectId, uuid::Uuid), Event>,
+    /// Quota slots by (scope key, slot): held until, by whom.
+    quotas: BTreeMap<(String, u32), (OffsetDateTime, String)>,
     /// Every event in commit order: the local run's stand-in for the table's stream.
     feed: Vec<Event>,
 }
@@ -77,13 +79,46 @@ impl State {
         Ok(())
     }
 
+    /// The index of the first claim whose slot is held at `now`.
+    fn taken_claim(&self, claims: &[QuotaClaim], now: OffsetDateTime) -> Option<usize> {
+        claims
+            .iter()
+            .position(|claim| self.quotas.get(&(claim.scope.key(), claim.slot)).is_some_and(|(until, _)| *until > now))
+    }
+
+    fn check_claims(&self, claims: &[QuotaClaim], now: OffsetDateTime) -> StoreResult<()> {
+        match self.taken_claim(claims, now) {
+            Some(index) => Err(StoreError::QuotaSlotTaken(index)),
+            None => Ok(()),
+        }
+    }
+
+    fn hold(&mut self, claims: &[QuotaClaim]) {
+        for claim in claims {
+            self.quotas.insert((claim.scope.key(), claim.slot), (claim.until, claim.holder.clone()));
+        }
+    }
+
+    /// Leaving pending, or moving to another address, frees the old address's slot.
+    fn release_address_slot(&mut self, from: &Invitation, to: &Invitation) {
+        let left = from.is_pending() && (!to.is_pending() || to.email_normalized != from.email_normalized);
+        if let (true, Some(slot)) = (left, from.address_slot) {
+            let key = (QuotaScope::AddressPending(from.email_normalized.clone()).key(), slot);
+            if self.quotas.get(&key).is_some_and(|(_, holder)| *holder == from.id.to_string()) {
+                self.quotas.remove(&key);
+            }
+        }
+    }
+
     fn record(&mut self, event: &Event) {
         self.events.insert((event.project_id.clone(), event.id), event.clone());
         self.feed.push(event.clone());
     }
 
-    fn apply(&mut self, Transition { from, to, event }: Transition<'_>) {
+    fn apply(&mut self, Transition { from, to, event, claims }: Transition<'_>) {
         self.record(event);
+        self.release_address_slot(from, to);
+        self.hold(claims);
         if from.is_pending() {
             self.markers.remove(&(from.email_normalized.clone(), from.project_id.clone()));
         }
@@ -113,11 +148,19 @@ fn page_of<T: Clone>(
 
 #[async_trait]
 impl Store for MemoryStore {
-    async fn create_project(&self, project: &Project, owner: &Membership, events: &[Event]) -> StoreResult<()> {
+    async fn create_project(
+        &self,
+        project: &Project,
+        owner: &Membership,
+        events: &[Event],
+        claims: &[QuotaClaim],
+    ) -> StoreResult<()> {
         let mut state = self.lock();
         if state.projects.contains_key(&project.id) {
             return Err(StoreError::AlreadyExists);
         }
+        state.check_claims(claims, project.created_at)?;
+        state.hold(claims);
         state.projects.insert(project.id.clone(), project.clone());
         state.members.insert((project.id.clone(), owner.user_id.clone()), owner.clone());
         events.iter().for_each(|event| state.record(event));
@@ -152,6 +195,7 @@ impl Store for MemoryStore {
         guard: &CreateGuard,
         supersedes: Option<Transition<'_>>,
         event: &Event,
+        claims: &[QuotaClaim],
     ) -> StoreResult<()> {
         let mut state = self.lock();
         let inviter = state.members.get(&(invitation.project_id.clone(), guard.inviter.clone()));
@@ -168,6 +212,7 @@ impl Store for MemoryStore {
         if state.invitations.contains_key(&(invitation.project_id.clone(), invitation.id)) {
             return Err(StoreError::AlreadyExists);
         }
+        state.check_claims(claims, invitation.created_at)?;
         if let Some(old) = supersedes {
             state.check_current(old.from)?;
             if !state.marker_points_to(old.from) || old.from.email_normalized != invitation.email_normalized {
@@ -183,7 +228,23 @@ impl Store for MemoryStore {
             PendingInvitation::of(invitation),
         );
         state.record(event);
+        state.hold(claims);
         Ok(())
+    }
+
+    async fn quota_use(&self, scope: &QuotaScope, now: OffsetDateTime) -> StoreResult<QuotaUse> {
+        let state = self.lock();
+        let key = scope.key();
+        let held: Vec<(u32, OffsetDateTime)> = state
+            .quotas
+            .iter()
+            .filter(|((scope, _), (until, _))| *scope == key && *until > now)
+            .map(|((_, slot), (until, _))| (*slot, *until))
+            .collect();
+        Ok(QuotaUse {
+            held: held.iter().map(|(slot, _)| *slot).collect(),
+            next_free_at: held.iter().map(|(_, u)| *u).min(),
+        })
     }
 
     async fn invitation_and_membership(
@@ -266,6 +327,7 @@ impl Store for MemoryStore {
         let mut state = self.lock();
         state.check_current(transition.from)?;
         state.check_marker_move(transition)?;
+        state.check_claims(transition.claims, transition.event.at)?;
         state.apply(transition);
         Ok(())
     }

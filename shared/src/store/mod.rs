@@ -15,9 +15,11 @@
 //! | 7b | those invitations and the user's memberships of their projects | invitation and member keys | BatchGet, consistent |
 //! | 8 | any transition | invitation Put conditioned on `version` (and `status = Pending`), marker kept in step | TransactWrite |
 //! | 9 | accept | invitation → Accepted, marker deleted, membership put unless a higher rank is there | TransactWrite |
-//! | 9b | accept on sign-up | up to 20 acceptances of pattern 9 together, all or none | TransactWrite |
+//! | 9b | accept on sign-up | up to 16 acceptances of pattern 9 together, all or none | TransactWrite |
 //! | 10 | the event of every state change, in the change's transaction | `PROJECT#<pid>`/`EVENT#<uuidv7>`, `ttl` after the retention | Put in the same TransactWrite |
 //! | 11 | a project's events, newest first, by type or invitation | `PK = PROJECT#<pid>`, `begins_with(SK, EVENT#)`, backwards, filter | Query |
+//! | 12 | a quota slot claimed with the write that counts (free when absent or past `until`) | `QUOTA#<scope>`/`SLOT#<n>`, `ttl` at `until` | Put in the same TransactWrite, condition |
+//! | 13 | a quota's slots, when the one tried was taken | `PK = QUOTA#<scope>` | Query, consistent |
 
 pub mod memory;
 
@@ -27,7 +29,7 @@ pub mod dynamodb;
 use crate::cause::Cause;
 use crate::domain::{
     Event, EventType, Grant, Invitation, InvitationId, InvitationStatus, Membership, Page, PageRequest, Project,
-    ProjectId, Role, UserId,
+    ProjectId, QuotaClaim, QuotaScope, QuotaUse, Role, UserId,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -72,13 +74,15 @@ pub struct CreateGuard {
     pub domain_candidates: Vec<String>,
 }
 
-/// A transition of an invitation: the state that was read, the state to write over it, and the
-/// event that says so, written together.
+/// A transition of an invitation: the state that was read, the state to write over it, the event
+/// that says so and the quota slots it counts against, written together. Leaving pending releases
+/// the invitation's slot of its address's quota.
 #[derive(Debug, Clone, Copy)]
 pub struct Transition<'a> {
     pub from: &'a Invitation,
     pub to: &'a Invitation,
     pub event: &'a Event,
+    pub claims: &'a [QuotaClaim],
 }
 
 /// One acceptance: the invitation's transition to Accepted, the role it grants and, when the
@@ -90,9 +94,10 @@ pub struct Acceptance<'a> {
     pub member_event: Option<&'a Event>,
 }
 
-/// Acceptances written in one [`Store::accept_batch`]: each is at most five items of a DynamoDB
-/// transaction (invitation, marker, membership, two events), which holds at most 100.
-pub const ACCEPT_BATCH: usize = 20;
+/// Acceptances written in one [`Store::accept_batch`]: each is at most six items of a DynamoDB
+/// transaction (invitation, marker, address quota slot, membership, two events), which holds at
+/// most 100.
+pub const ACCEPT_BATCH: usize = 16;
 
 /// Which of a project's events to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -124,6 +129,9 @@ pub enum StoreError {
     DuplicatePending(PendingInvitation),
     #[error("the item already exists")]
     AlreadyExists,
+    /// The quota slot the write claimed (its index among the claims) is held: try another.
+    #[error("a quota slot is taken")]
+    QuotaSlotTaken(usize),
     /// Another writer changed what was read: read again and retry.
     #[error("the item changed since it was read")]
     Conflict,
@@ -149,9 +157,19 @@ pub fn matches_status(invitation: &Invitation, wanted: Option<InvitationStatus>,
 /// the errors each method's documentation names are the answers it MUST give about the data.
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Writes the project, its owner's membership and their events together. `AlreadyExists` if
-    /// the project or the membership exists.
-    async fn create_project(&self, project: &Project, owner: &Membership, events: &[Event]) -> StoreResult<()>;
+    /// Writes the project, its owner's membership, their events and the quota slots they claim
+    /// together. `AlreadyExists` if the project or the membership exists, `QuotaSlotTaken` when
+    /// a claimed slot is held.
+    async fn create_project(
+        &self,
+        project: &Project,
+        owner: &Membership,
+        events: &[Event],
+        claims: &[QuotaClaim],
+    ) -> StoreResult<()>;
+
+    /// Which slots of a quota are held at `now`, read consistently.
+    async fn quota_use(&self, scope: &QuotaScope, now: OffsetDateTime) -> StoreResult<QuotaUse>;
 
     /// The project and `user_id`'s membership of it, read together and consistently.
     async fn project_and_membership(
@@ -167,14 +185,15 @@ pub trait Store: Send + Sync {
     /// `supersedes` first retires an expired one that still holds the address. Returns
     /// `NotMember` / `RoleTooLow` when the inviter may not invite, `ProjectNotFound`,
     /// `DomainNotAllowed` for the project's own allow-list, `DuplicatePending` with the marker that
-    /// holds the address, and `Conflict` when `supersedes` is stale. `event` is written with it.
-    /// Nothing is written on error.
+    /// holds the address, `Conflict` when `supersedes` is stale, and `QuotaSlotTaken` when a slot
+    /// of `claims` is held. `event` is written with it. Nothing is written on error.
     async fn create_invitation(
         &self,
         invitation: &Invitation,
         guard: &CreateGuard,
         supersedes: Option<Transition<'_>>,
         event: &Event,
+        claims: &[QuotaClaim],
     ) -> StoreResult<()>;
 
     /// An invitation of the project and `user_id`'s membership, read together and consistently.
@@ -216,7 +235,7 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<Page<Event>>;
 
     /// Writes a transition over exactly the version that was read, keeping the marker in step,
-    /// with its event.
+    /// with its event and claims. `QuotaSlotTaken` when a claimed slot is held.
     /// `Conflict` when the invitation changed since; `DuplicatePending` when a new address is
     /// already held by another pending invitation of the project.
     async fn save(&self, transition: Transition<'_>) -> StoreResult<()>;

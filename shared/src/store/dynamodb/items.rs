@@ -3,7 +3,8 @@
 use crate::domain::timestamp::{from_millis, to_millis};
 use crate::domain::{
     Actor, Changes, Delivery, DeliveryStatus, DomainAllowList, Event, EventType, Invitation, InvitationId,
-    InvitationRecord, InvitationStatus, Membership, Project, ProjectId, ProjectName, Role, UserId,
+    InvitationRecord, InvitationStatus, Membership, Project, ProjectId, ProjectName, QuotaClaim, QuotaScope, Role,
+    UserId,
 };
 use crate::store::{PendingInvitation, StoreError, StoreResult};
 use aws_sdk_dynamodb::primitives::Blob;
@@ -19,9 +20,9 @@ pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// Finished invitations (revoked, declined, expired) are cleaned up this long after they expire.
 const FINISHED_RETENTION: Duration = Duration::days(365);
-/// A pending marker is cleaned up this long after its invitation expired (a resend renews both):
-/// an address targeted by many forgotten invitations does not keep them forever.
-const MARKER_RETENTION: Duration = Duration::days(30);
+/// A pending marker is cleaned up this long after its invitation expired (a resend renews it): an
+/// address targeted by many forgotten invitations does not keep them forever.
+const MARKER_RETENTION: Duration = crate::domain::quota::ADDRESS_HOLD_AFTER_EXPIRY;
 
 pub(super) fn key(pk: String, sk: String) -> Item {
     HashMap::from([("PK".to_owned(), s(pk)), ("SK".to_owned(), s(sk))])
@@ -134,6 +135,8 @@ struct InvitationDoc {
     send_id: Uuid,
     #[serde(with = "millis")]
     send_requested_at: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    address_slot: Option<u32>,
 }
 
 pub(super) fn invitation_item(i: &Invitation) -> StoreResult<Item> {
@@ -159,6 +162,7 @@ pub(super) fn invitation_item(i: &Invitation) -> StoreResult<Item> {
         send_count: i.send_count,
         send_id: i.send_id,
         send_requested_at: i.send_requested_at,
+        address_slot: i.address_slot,
     };
     let doc = serde_json::to_vec(&doc).map_err(|err| StoreError::Internal(crate::cause::Cause::new(err)))?;
     let mut item = invitation_key(&i.project_id, i.id);
@@ -295,6 +299,7 @@ pub(super) fn invitation_from(item: &Item) -> StoreResult<Invitation> {
         send_count: doc.send_count,
         send_id: doc.send_id,
         send_requested_at: doc.send_requested_at,
+        address_slot: doc.address_slot,
         version: f.n("version")?,
     }))
 }
@@ -407,4 +412,31 @@ fn attribute_json(value: &AttributeValue) -> serde_json::Value {
         AttributeValue::L(list) => json!({ "L": list.iter().map(attribute_json).collect::<Vec<_>>() }),
         _ => serde_json::Value::Null,
     }
+}
+
+pub(super) fn quota_pk(scope: &QuotaScope) -> String {
+    format!("QUOTA#{}", scope.key())
+}
+
+pub(super) fn quota_slot_key(scope: &QuotaScope, slot: u32) -> Item {
+    key(quota_pk(scope), format!("SLOT#{slot:05}"))
+}
+
+/// A quota slot, held until `until` (and cleaned up by the TTL after it).
+pub(super) fn quota_slot_item(claim: &QuotaClaim) -> Item {
+    let mut item = quota_slot_key(&claim.scope, claim.slot);
+    item.extend([
+        ("kind".to_owned(), s("quota")),
+        ("slot".to_owned(), n(claim.slot)),
+        ("until".to_owned(), ts(claim.until)),
+        ("holder".to_owned(), s(claim.holder.clone())),
+        ("ttl".to_owned(), n(claim.until.unix_timestamp())),
+    ]);
+    item
+}
+
+/// The slot number and the end of its hold.
+pub(super) fn quota_slot_from(item: &Item) -> StoreResult<(u32, OffsetDateTime)> {
+    let f = Fields(item);
+    Ok((f.n("slot")?, f.time("until")?))
 }

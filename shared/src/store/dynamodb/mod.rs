@@ -105,17 +105,60 @@ fn internal(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 
 #[async_trait]
 impl Store for DynamoStore {
-    async fn create_project(&self, project: &Project, owner: &Membership, events: &[Event]) -> StoreResult<()> {
+    async fn create_project(
+        &self,
+        project: &Project,
+        owner: &Membership,
+        events: &[Event],
+        claims: &[QuotaClaim],
+    ) -> StoreResult<()> {
         let absent = || Some(Condition::new("attribute_not_exists(PK)"));
         let mut items = vec![self.put(project_item(project), absent())?, self.put(member_item(owner), absent())?];
         for event in events {
             items.push(self.event_put(event)?);
         }
+        let first_claim = items.len();
+        for claim in claims {
+            items.push(self.claim_put(claim, project.created_at)?);
+        }
         match self.transact(items).await {
             Ok(()) => Ok(()),
-            Err(c) if c.first_failure().is_some() => Err(StoreError::AlreadyExists),
-            Err(c) => Err(c.into_other()),
+            Err(c) => Err(match c.first_failure() {
+                Some((i, _)) if i >= first_claim => StoreError::QuotaSlotTaken(i - first_claim),
+                Some(_) => StoreError::AlreadyExists,
+                None => c.into_other(),
+            }),
         }
+    }
+
+    async fn quota_use(&self, scope: &QuotaScope, now: OffsetDateTime) -> StoreResult<QuotaUse> {
+        let mut held = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(quota_pk(scope)))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(from_sdk)?;
+            for item in out.items() {
+                let (slot, until) = quota_slot_from(item)?;
+                if until > now {
+                    held.push((slot, until));
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => break,
+            }
+        }
+        let next_free_at = held.iter().map(|(_, until)| *until).min();
+        Ok(QuotaUse { held: held.into_iter().map(|(slot, _)| slot).collect(), next_free_at })
     }
 
     async fn project_and_membership(
@@ -151,6 +194,7 @@ impl Store for DynamoStore {
         guard: &CreateGuard,
         supersedes: Option<Transition<'_>>,
         event: &Event,
+        claims: &[QuotaClaim],
     ) -> StoreResult<()> {
         let pid = &invitation.project_id;
         let inviter_rank =
@@ -178,14 +222,20 @@ impl Store for DynamoStore {
                     .value(":version", n(old.from.version));
                 items.push(self.put(invitation_item(old.to)?, Some(version))?);
                 items.push(self.event_put(old.event)?);
+                items.extend(self.address_slot_release(old.from, old.to)?);
             }
         }
         items.push(self.event_put(event)?);
+        let first_claim = items.len();
+        for claim in claims {
+            items.push(self.claim_put(claim, event.at)?);
+        }
         let cancelled = match self.transact(items).await {
             Ok(()) => return Ok(()),
             Err(cancelled) => cancelled,
         };
         Err(match cancelled.first_failure() {
+            Some((i, _)) if i >= first_claim => StoreError::QuotaSlotTaken(i - first_claim),
             Some((0, None)) => StoreError::NotMember,
             Some((0, Some(member))) => StoreError::RoleTooLow { actual: member_from(member)?.role },
             Some((1, None)) => StoreError::ProjectNotFound,
@@ -298,11 +348,13 @@ impl Store for DynamoStore {
         let items = self.transition_items(transition)?;
         let marker_put =
             transition.to.email_normalized != transition.from.email_normalized && transition.to.is_pending();
-        // The marker's put comes just before the event.
-        let marker = items.len() - 2;
+        // Moving to a new address writes: the invitation, the old marker's delete, the new marker.
+        let marker = 2;
+        let first_claim = items.len() - transition.claims.len();
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(cancelled) => Err(match cancelled.first_failure() {
+                Some((i, _)) if i >= first_claim => StoreError::QuotaSlotTaken(i - first_claim),
                 Some((i, Some(found))) if marker_put && i == marker => {
                     StoreError::DuplicatePending(marker_from(found)?)
                 }

@@ -1,10 +1,14 @@
 //! Writes: every state change is one transaction of conditional items, retried only while it
 //! loses a race with another transaction.
 
-use super::items::{event_item, invitation_item, marker_item, marker_key, member_item, member_key, n, s, Item};
+use super::items::{
+    event_item, invitation_item, marker_item, marker_key, member_item, member_key, n, quota_slot_item, quota_slot_key,
+    s, Item,
+};
 use super::{from_sdk, internal, DynamoStore};
 use crate::cause::Cause;
-use crate::domain::{Event, Grant, Invitation, Role};
+use crate::domain::timestamp::to_millis;
+use crate::domain::{Event, Grant, Invitation, QuotaClaim, QuotaScope, Role};
 use crate::store::{PendingInvitation, StoreError, StoreResult, Transition};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -12,6 +16,7 @@ use aws_sdk_dynamodb::types::{
 };
 use std::collections::HashMap;
 use std::time::Duration;
+use time::OffsetDateTime;
 
 const TRANSACTION_CONFLICT_RETRIES: u32 = 8;
 
@@ -88,11 +93,36 @@ impl DynamoStore {
         self.put(event_item(event, self.event_retention), Some(Condition::new("attribute_not_exists(PK)")))
     }
 
+    /// A quota slot claimed: free when absent or held no longer at `now`.
+    pub(super) fn claim_put(&self, claim: &QuotaClaim, now: OffsetDateTime) -> StoreResult<TransactWriteItem> {
+        let free = Condition::new("attribute_not_exists(PK) OR #until <= :now")
+            .name("#until", "until")
+            .value(":now", n(to_millis(now)));
+        self.put(quota_slot_item(claim), Some(free))
+    }
+
+    /// Leaving pending, or moving to another address, frees the old address's slot (if this
+    /// invitation still holds it).
+    pub(super) fn address_slot_release(
+        &self,
+        from: &Invitation,
+        to: &Invitation,
+    ) -> StoreResult<Vec<TransactWriteItem>> {
+        let left = from.is_pending() && (!to.is_pending() || to.email_normalized != from.email_normalized);
+        let Some(slot) = from.address_slot.filter(|_| left) else {
+            return Ok(Vec::new());
+        };
+        let scope = QuotaScope::AddressPending(from.email_normalized.clone());
+        let held_by_it =
+            Condition::new("attribute_not_exists(PK) OR holder = :holder").value(":holder", s(from.id.to_string()));
+        Ok(vec![self.delete(quota_slot_key(&scope, slot), held_by_it)?])
+    }
+
     /// The writes that move an invitation from one state to the next: the invitation's own write
-    /// first, then the marker's, then the event.
+    /// first, then the marker's, then the event, then the quota slots released and claimed.
     pub(super) fn transition_items(
         &self,
-        Transition { from, to, event }: Transition<'_>,
+        Transition { from, to, event, claims }: Transition<'_>,
     ) -> StoreResult<Vec<TransactWriteItem>> {
         let mut items = vec![self.put(
             invitation_item(to)?,
@@ -114,6 +144,10 @@ impl DynamoStore {
             _ => {}
         }
         items.push(self.event_put(event)?);
+        items.extend(self.address_slot_release(from, to)?);
+        for claim in claims {
+            items.push(self.claim_put(claim, event.at)?);
+        }
         Ok(items)
     }
 
