@@ -26,6 +26,7 @@ lint: deps
 test-only: deps
 	@mkdir -p target
 	infra/with-emulators.sh cargo test --workspace --all-targets 2>&1 | tee target/test-output.log; exit $${PIPESTATUS[0]}
+	infra/fuzz.sh
 	@awk '/^test result:/ { passed += $$4; failed += $$6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' target/test-output.log
 
 test: lint test-only

