@@ -24,7 +24,7 @@ curl -s -X POST "$api/api/v1/projects" -H "Authorization: Bearer $token" -d '{"n
 "$root/.venv-fuzz/bin/st" run openapi.yaml --url "$api" \
   -H "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --phases examples,coverage,fuzzing --max-time "${FUZZ_SECONDS:-90}" --workers 2 --seed 20261201 \
+  --phases examples,coverage,fuzzing --max-time "${FUZZ_SECONDS:-90}" --workers 1 --seed 20261201 \
   --generation-database none --no-color --report junit --report-dir "$root/target/fuzz" \
   || { echo "fuzz: failures above; the server's log:"; tail -50 "$work/server.log"; exit 1; }
 rm -rf "$work"

@@ -88,6 +88,11 @@ async fn answers_come_in_the_contract_s_order() {
     assert_eq!(bad.status, 403);
     let bad = api.call("GET", &format!("/api/v1/projects/{pid}/invitations?status=9"), None, Some(&stranger)).await;
     assert_eq!(bad.status, 404);
+    let unverified = invitations::Caller { email_verified: false, ..user("unverified") };
+    let mine = api.call("GET", "/api/v1/me/invitations?limit=0", None, Some(&unverified)).await;
+    assert_eq!((mine.status, mine.code()), (403, "email_not_verified"));
+    let mine = api.call("GET", "/api/v1/me/invitations?limit=0", None, Some(&owner)).await;
+    assert_eq!((mine.status, mine.code()), (400, "invalid_limit"));
 }
 
 #[tokio::test]

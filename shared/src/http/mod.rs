@@ -18,12 +18,21 @@ use tracing::Instrument;
 
 pub use request::{caller, invitation_id_in_body, invitation_in_path, page_params, parsed_body, project_in_path};
 
+/// A JSON response. (The views always serialize; should one ever not, the client gets a 500, never
+/// a panic.)
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header(CONTENT_TYPE, "application/json")
-        .body(Body::Text(serde_json::to_string(value).expect("response serializes")))
-        .expect("valid response")
+    let (status, text) = match serde_json::to_string(value) {
+        Ok(text) => (status, text),
+        Err(err) => {
+            tracing::error!(error = %err, "a response did not serialize");
+            let text = r#"{"code":"internal_error","message":"Internal error."}"#;
+            (StatusCode::INTERNAL_SERVER_ERROR, text.to_owned())
+        }
+    };
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(CONTENT_TYPE, lambda_http::http::HeaderValue::from_static("application/json"));
+    response
 }
 
 pub fn ok<T: Serialize>(value: &T) -> Response<Body> {
@@ -85,7 +94,7 @@ pub fn error_response(err: &AppError) -> Response<Body> {
     };
     let mut response = json(status, &ErrorBody { code: err.code(), message: err.public_message(), field });
     if let AppError::TooManyRequests { retry_after_secs, .. } = err {
-        response.headers_mut().insert(RETRY_AFTER, retry_after_secs.to_string().parse().expect("valid header"));
+        response.headers_mut().insert(RETRY_AFTER, lambda_http::http::HeaderValue::from(*retry_after_secs));
     }
     response
 }

@@ -14,6 +14,11 @@ impl Invitations {
             .ok_or_else(|| AppError::forbidden("email_not_verified", "Your email address must be verified first."))
     }
 
+    /// Why the caller may not act as an invitee at all (no verified address), if so.
+    pub fn refusal(&self, caller: &Caller) -> Option<AppError> {
+        Self::verified_email(caller).err()
+    }
+
     /// A page of the pending, unexpired invitations for the caller's verified email, across
     /// projects, in project order.
     #[tracing::instrument(skip_all)]
