@@ -159,3 +159,37 @@ fn the_api_is_throttled_and_opens_to_browsers_only_from_the_origins_given() {
         assert!(doc["Parameters"][quota]["Default"].as_u64().is_some(), "{quota} is a parameter with a default");
     }
 }
+
+#[test]
+fn every_dead_letter_queue_has_an_alarm_and_what_holds_memberships_is_kept() {
+    let doc = yaml("template.yaml");
+    let resources = doc["Resources"].as_mapping().unwrap();
+    let text = |value: &Value| serde_norway::to_string(value).unwrap();
+    let dlqs: Vec<String> = resources
+        .iter()
+        .filter(|(id, r)| r["Type"] == "AWS::SQS::Queue" && id.as_str().unwrap().ends_with("DeadLetterQueue"))
+        .map(|(id, _)| id.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(dlqs.len(), 4, "{dlqs:?}");
+    for dlq in &dlqs {
+        let alarmed = resources.values().any(|r| {
+            r["Type"] == "AWS::CloudWatch::Alarm"
+                && text(&r["Properties"]["Dimensions"]).contains(&format!("{dlq}.QueueName"))
+                && text(&r["Properties"]["AlarmActions"]).contains("AlarmTopic")
+        });
+        assert!(alarmed, "{dlq} has an alarm to the topic");
+    }
+    for metric in ["Reputation.BounceRate", "Reputation.ComplaintRate", "5xx"] {
+        assert!(resources.values().any(|r| r["Properties"]["MetricName"] == metric), "an alarm on {metric}");
+    }
+    assert_eq!(
+        text(&doc["Resources"]["FunctionLogs"]["Properties"]["RetentionInDays"]).trim(),
+        "!Ref LogRetentionDays"
+    );
+    assert_eq!(doc["Resources"]["UserPool"]["DeletionPolicy"], "Retain");
+    assert_eq!(doc["Resources"]["UserPool"]["UpdateReplacePolicy"], "Retain");
+    assert_eq!(doc["Resources"]["UserPool"]["Properties"]["DeletionProtection"], "ACTIVE");
+    assert_eq!(doc["Resources"]["Table"]["Properties"]["DeletionProtectionEnabled"], true);
+    let sender = text(&doc["Resources"]["SendInvitationEmailFunction"]["Properties"]["Policies"]);
+    assert!(sender.contains("ses:FromAddress"), "ses:SendEmail is held to the stack's sender");
+}
