@@ -132,31 +132,9 @@ impl Store for DynamoStore {
     }
 
     async fn quota_use(&self, scope: &QuotaScope, now: OffsetDateTime) -> StoreResult<QuotaUse> {
-        let mut held = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(quota_pk(scope)))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(from_sdk)?;
-            for item in out.items() {
-                let (slot, until) = quota_slot_from(item)?;
-                if until > now {
-                    held.push((slot, until));
-                }
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => break,
-            }
-        }
+        let items = self.query_partition(quota_pk(scope)).await?;
+        let slots = items.iter().map(quota_slot_from).collect::<StoreResult<Vec<_>>>()?;
+        let held: Vec<_> = slots.into_iter().filter(|(_, until)| *until > now).collect();
         let next_free_at = held.iter().map(|(_, until)| *until).min();
         Ok(QuotaUse { held: held.into_iter().map(|(slot, _)| slot).collect(), next_free_at })
     }
@@ -301,28 +279,8 @@ impl Store for DynamoStore {
     }
 
     async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>> {
-        let mut markers = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(invitee_pk(email_normalized)))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(from_sdk)?;
-            for item in out.items() {
-                markers.push(marker_from(item)?);
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(markers),
-            }
-        }
+        let items = self.query_partition(invitee_pk(email_normalized)).await?;
+        items.iter().map(marker_from).collect()
     }
 
     async fn pending_page(&self, email_normalized: &str, page: &PageRequest) -> StoreResult<Page<PendingInvitation>> {

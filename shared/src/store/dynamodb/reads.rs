@@ -52,6 +52,31 @@ impl DynamoStore {
         Ok(found)
     }
 
+    /// Every item of a partition, read consistently (for partitions kept small: an address's
+    /// pending markers, a quota's slots).
+    pub(super) async fn query_partition(&self, pk: String) -> StoreResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(from_sdk)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(items),
+            }
+        }
+    }
+
     /// Reads one page of a partition in sort-key order (or backwards), applying an optional
     /// filter, fetching `limit + 1` matches to know whether more follow. Only the `projection`
     /// attributes are read, all of them when it is empty.
