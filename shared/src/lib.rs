@@ -7,7 +7,8 @@
 //! 2. Ports, one folder each with the trait in `mod.rs` and one file per adapter: `store/`,
 //!    `queue/`, `mail/`, and `clock`. `cause` and `aws_errors` keep and classify their errors.
 //! 3. `service`: the operations, over the ports.
-//! 4. Edges: `http` (API requests and responses), `sqs_batch` (SQS batches).
+//! 4. Edges: `http` (API requests and responses), `sqs_batch` (SQS batches), `metrics` (counts
+//!    in CloudWatch's Embedded Metric Format).
 //! 5. Wiring: `sdk_config` (AWS SDK and HTTPS configuration), `wiring` (environment → clients →
 //!    services).
 //!
@@ -29,6 +30,7 @@ pub mod service;
 
 #[cfg(feature = "http")]
 pub mod http;
+pub mod metrics;
 #[cfg(feature = "sqs-batch")]
 pub mod sqs_batch;
 

@@ -44,6 +44,7 @@ contract!(
     a_project_and_an_inviter_send_a_bounded_number_of_invitations_a_day,
     an_address_holds_a_bounded_number_of_pending_invitations,
     a_user_creates_a_bounded_number_of_projects,
+    a_replacement_takes_over_the_expired_invitation_s_address_slot,
 );
 
 /// The service as the functions that invite build it, over an in-memory queue.
@@ -622,4 +623,19 @@ async fn a_user_creates_a_bounded_number_of_projects(store: Arc<dyn Store>) {
     let err = service.create_project(&owner, new_project("Three", &[])).await.unwrap_err();
     assert!(quota_refusal(err).1.contains("projects"));
     service.create_project(&user("someone-else"), new_project("Theirs", &[])).await.unwrap();
+}
+
+async fn a_replacement_takes_over_the_expired_invitation_s_address_slot(store: Arc<dyn Store>) {
+    // One slot per address: the replacement can only take the one its expired predecessor holds.
+    let (service, clock) = service_with(store.clone(), quotas(100, 100, 1, 50));
+    let owner = user("owner");
+    let project = service.create_project(&owner, new_project("Solo", &[])).await.unwrap();
+    let old =
+        service.create_invitation(&owner, &project.id, new_invitation("solo@example.com", "editor")).await.unwrap();
+    clock.advance(Policy::default().ttl + Duration::seconds(1));
+    let new =
+        service.create_invitation(&owner, &project.id, new_invitation("solo@example.com", "editor")).await.unwrap();
+    assert_eq!((old.address_slot, new.address_slot), (Some(0), Some(0)));
+    let held = store.quota_use(&QuotaScope::AddressPending("solo@example.com".into()), service.now()).await.unwrap();
+    assert_eq!(held.held, vec![0]);
 }

@@ -4,6 +4,7 @@
 //! reconcile queue and finished there.
 
 use invitations::cause::Chain;
+use invitations::metrics::{self, Metric};
 use invitations::queue::{to_body, Queue, ReconcileSignup};
 use invitations::service::AcceptReport;
 use invitations::{Email, Invitations, UserId};
@@ -85,6 +86,11 @@ impl Trigger {
 pub async fn handle(trigger: &Trigger, event: LambdaEvent<Value>) -> Result<Value, lambda_runtime::Error> {
     let sub = event.payload["request"]["userAttributes"]["sub"].as_str().unwrap_or_default();
     let span = tracing::info_span!("signup", user_id = %sub);
-    trigger.on_confirmation(&event.payload).instrument(span).await;
+    match trigger.on_confirmation(&event.payload).instrument(span).await {
+        Outcome::Accepted(report) => metrics::count(Metric::SignupAcceptances, report.accepted as u64),
+        Outcome::Deferred => metrics::count(Metric::SignupHandoffs, 1),
+        Outcome::Lost => metrics::count(Metric::LostHandoffs, 1),
+        Outcome::Ignored(_) => {}
+    }
     Ok(event.payload)
 }

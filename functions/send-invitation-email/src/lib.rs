@@ -6,6 +6,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use invitations::cause::Chain;
 use invitations::domain::retry::retry_delay;
+use invitations::metrics::{self, Metric};
 use invitations::queue::{Redelivery, SendInvitationEmail};
 use invitations::service::{EmailDelivery, SendOutcome};
 use invitations::sqs_batch::{process_batch, Message};
@@ -53,6 +54,11 @@ impl Sender {
     /// receive count, then reports it for redelivery.
     pub async fn handle_message(&self, message: Message) -> Result<SendOutcome, SendError> {
         let result = self.send_attempt(&message.body, message.receive_count).await;
+        match &result {
+            Ok(SendOutcome::Sent { .. }) => metrics::count(Metric::EmailsSent, 1),
+            Ok(SendOutcome::Failed { .. }) => metrics::count(Metric::EmailsFailed, 1),
+            _ => {}
+        }
         if let (Err(_), Some(receipt)) = (&result, &message.receipt_handle) {
             let delay = retry_delay(message.receive_count, jitter());
             if let Err(err) = self.redelivery.delay(receipt, delay).await {

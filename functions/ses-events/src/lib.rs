@@ -3,8 +3,9 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use invitations::mail::ses_events::{self, UnreadableEvent};
+use invitations::metrics::{self, Metric};
 use invitations::sqs_batch::process_batch;
-use invitations::{AppError, Invitations};
+use invitations::{AppError, DeliveryStatus, Invitations};
 use lambda_runtime::LambdaEvent;
 
 /// Why an event asks for redelivery.
@@ -18,10 +19,20 @@ pub enum EventError {
 
 /// Applies one event body; returns whether an invitation changed. `Err` asks for redelivery.
 pub async fn apply(app: &Invitations, body: &str) -> Result<bool, EventError> {
-    match ses_events::parse(body, app.now())? {
-        Some(event) => app.record_delivery_event(&event).await.map_err(EventError::Recording),
-        None => Ok(false),
+    let Some(event) = ses_events::parse(body, app.now())? else {
+        return Ok(false);
+    };
+    let recorded = app.record_delivery_event(&event).await.map_err(EventError::Recording)?;
+    let metric = match event.status {
+        DeliveryStatus::Bounced => Some(Metric::EmailsBounced),
+        DeliveryStatus::Complained => Some(Metric::EmailsComplained),
+        DeliveryStatus::Failed => Some(Metric::EmailsFailed),
+        _ => None,
+    };
+    if let Some(metric) = metric.filter(|_| recorded) {
+        metrics::count(metric, 1);
     }
+    Ok(recorded)
 }
 
 pub async fn handle(

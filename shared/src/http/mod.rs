@@ -8,6 +8,7 @@ pub mod views;
 use crate::cause::Chain;
 use crate::domain::Cursor;
 use crate::domain::{Caller, ProjectId};
+use crate::metrics::{self, Metric};
 use crate::service::{Access, AppError, Invitations};
 use lambda_http::http::header::{CONTENT_TYPE, LINK, RETRY_AFTER};
 use lambda_http::http::StatusCode;
@@ -129,7 +130,24 @@ where
         project_id = tracing::field::Empty,
         invitation_id = tracing::field::Empty
     );
-    async { handling.await.unwrap_or_else(|err| error_response(&err)) }.instrument(span).await
+    async {
+        match handling.await {
+            Ok(response) => {
+                if let Some(metric) = Metric::for_route(route).filter(|_| response.status().is_success()) {
+                    metrics::count(metric, 1);
+                }
+                response
+            }
+            Err(err) => {
+                if matches!(err, AppError::TooManyRequests { code: "quota_exceeded", .. }) {
+                    metrics::count(Metric::QuotaRefusals, 1);
+                }
+                error_response(&err)
+            }
+        }
+    }
+    .instrument(span)
+    .await
 }
 
 /// Serves an API handler on the Lambda runtime. Handlers never fail at the runtime level: every

@@ -79,15 +79,24 @@ impl State {
         Ok(())
     }
 
-    /// The index of the first claim whose slot is held at `now`.
-    fn taken_claim(&self, claims: &[QuotaClaim], now: OffsetDateTime) -> Option<usize> {
-        claims
-            .iter()
-            .position(|claim| self.quotas.get(&(claim.scope.key(), claim.slot)).is_some_and(|(until, _)| *until > now))
+    fn check_claims(&self, claims: &[QuotaClaim], now: OffsetDateTime) -> StoreResult<()> {
+        self.check_claims_freeing(claims, now, None)
     }
 
-    fn check_claims(&self, claims: &[QuotaClaim], now: OffsetDateTime) -> StoreResult<()> {
-        match self.taken_claim(claims, now) {
+    /// `QuotaSlotTaken` with the index of the first claim whose slot is held at `now` (by anyone
+    /// but `freed_by`, whose slot the same write frees).
+    fn check_claims_freeing(
+        &self,
+        claims: &[QuotaClaim],
+        now: OffsetDateTime,
+        freed_by: Option<&str>,
+    ) -> StoreResult<()> {
+        let taken = claims.iter().position(|claim| {
+            self.quotas
+                .get(&(claim.scope.key(), claim.slot))
+                .is_some_and(|(until, holder)| *until > now && Some(holder.as_str()) != freed_by)
+        });
+        match taken {
             Some(index) => Err(StoreError::QuotaSlotTaken(index)),
             None => Ok(()),
         }
@@ -212,15 +221,20 @@ impl Store for MemoryStore {
         if state.invitations.contains_key(&(invitation.project_id.clone(), invitation.id)) {
             return Err(StoreError::AlreadyExists);
         }
-        state.check_claims(claims, invitation.created_at)?;
+        // The slot the replaced invitation frees is free for the new one.
+        let freed = supersedes.map(|old| old.from.id.to_string());
+        // Checked in the order the DynamoDB transaction reports them: the address, then quotas.
         if let Some(old) = supersedes {
             state.check_current(old.from)?;
             if !state.marker_points_to(old.from) || old.from.email_normalized != invitation.email_normalized {
                 return Err(StoreError::Conflict);
             }
-            state.apply(old);
         } else {
             state.marker_free(invitation)?;
+        }
+        state.check_claims_freeing(claims, invitation.created_at, freed.as_deref())?;
+        if let Some(old) = supersedes {
+            state.apply(old);
         }
         state.invitations.insert((invitation.project_id.clone(), invitation.id), invitation.clone());
         state.markers.insert(

@@ -98,6 +98,11 @@ fn internal_msg(text: &str) -> StoreError {
     StoreError::Internal(Cause::msg(text))
 }
 
+/// Does `claim` take the address slot `old` holds?
+fn takes_over(claim: &QuotaClaim, old: &Invitation) -> bool {
+    old.address_slot == Some(claim.slot) && claim.scope == QuotaScope::AddressPending(old.email_normalized.clone())
+}
+
 /// A request this code could not build: a bug.
 fn internal(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Internal(Cause::new(err))
@@ -200,13 +205,18 @@ impl Store for DynamoStore {
                     .value(":version", n(old.from.version));
                 items.push(self.put(invitation_item(old.to)?, Some(version))?);
                 items.push(self.event_put(old.event)?);
-                items.extend(self.address_slot_release(old.from, old.to)?);
+                // The new invitation may claim the very slot the old one frees: then it takes
+                // it over (one write of that item), else the old one's is released.
+                if !claims.iter().any(|claim| takes_over(claim, old.from)) {
+                    items.extend(self.address_slot_release(old.from, old.to)?);
+                }
             }
         }
         items.push(self.event_put(event)?);
         let first_claim = items.len();
         for claim in claims {
-            items.push(self.claim_put(claim, event.at)?);
+            let previous = supersedes.filter(|old| takes_over(claim, old.from)).map(|old| old.from.id.to_string());
+            items.push(self.claim_put_from(claim, event.at, previous.as_deref())?);
         }
         let cancelled = match self.transact(items).await {
             Ok(()) => return Ok(()),

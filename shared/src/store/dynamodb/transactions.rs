@@ -95,9 +95,24 @@ impl DynamoStore {
 
     /// A quota slot claimed: free when absent or held no longer at `now`.
     pub(super) fn claim_put(&self, claim: &QuotaClaim, now: OffsetDateTime) -> StoreResult<TransactWriteItem> {
-        let free = Condition::new("attribute_not_exists(PK) OR #until <= :now")
+        self.claim_put_from(claim, now, None)
+    }
+
+    /// [`DynamoStore::claim_put`], also taking the slot over from `previous` holder (an expired
+    /// invitation the new one replaces).
+    pub(super) fn claim_put_from(
+        &self,
+        claim: &QuotaClaim,
+        now: OffsetDateTime,
+        previous: Option<&str>,
+    ) -> StoreResult<TransactWriteItem> {
+        let mut free = Condition::new("attribute_not_exists(PK) OR #until <= :now")
             .name("#until", "until")
             .value(":now", n(to_millis(now)));
+        if let Some(holder) = previous {
+            free.expression.push_str(" OR holder = :previous");
+            free = free.value(":previous", s(holder));
+        }
         self.put(quota_slot_item(claim), Some(free))
     }
 
