@@ -8,6 +8,7 @@ use invitations::service::AcceptReport;
 use invitations::sqs_batch::process_batch;
 use invitations::{AppError, Email, Invitations};
 use lambda_runtime::LambdaEvent;
+use std::convert::Infallible;
 
 /// Why a reconcile message failed; either way it is retried, then dead-lettered.
 #[derive(Debug, thiserror::Error)]
@@ -28,9 +29,7 @@ pub async fn reconcile(app: &Invitations, body: &str) -> Result<AcceptReport, Re
     Ok(report)
 }
 
-pub async fn handle(
-    app: &Invitations,
-    event: LambdaEvent<SqsEvent>,
-) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+/// Handles one batch; every record's outcome is in the response (failures are retried).
+pub async fn handle(app: &Invitations, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Infallible> {
     Ok(process_batch(event.payload, |message| async move { reconcile(app, &message.body).await.map(|_| ()) }).await)
 }

@@ -7,6 +7,7 @@ use invitations::metrics::{self, Metric};
 use invitations::sqs_batch::process_batch;
 use invitations::{AppError, DeliveryStatus, Invitations};
 use lambda_runtime::LambdaEvent;
+use std::convert::Infallible;
 
 /// Why an event asks for redelivery.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +16,11 @@ pub enum EventError {
     Unreadable(#[from] UnreadableEvent),
     #[error("recording the event failed")]
     Recording(#[source] AppError),
+}
+
+/// Handles one batch; every record's outcome is in the response (failures are retried).
+pub async fn handle(app: &Invitations, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Infallible> {
+    Ok(process_batch(event.payload, |message| async move { apply(app, &message.body).await.map(|_| ()) }).await)
 }
 
 /// Applies one event body; returns whether an invitation changed. `Err` asks for redelivery.
@@ -33,11 +39,4 @@ pub async fn apply(app: &Invitations, body: &str) -> Result<bool, EventError> {
         metrics::count(metric, 1);
     }
     Ok(recorded)
-}
-
-pub async fn handle(
-    app: &Invitations,
-    event: LambdaEvent<SqsEvent>,
-) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(process_batch(event.payload, |message| async move { apply(app, &message.body).await.map(|_| ()) }).await)
 }
