@@ -182,4 +182,12 @@ Resources:
         let no_send = json!({"eventName": "INSERT", "dynamodb": {"NewImage": {"type": {"S": "x"}}}});
         assert_eq!(pipes[0].deliver(&no_send).unwrap(), None);
     }
+
+    #[test]
+    fn the_projects_own_template_declares_its_two_pipes() {
+        let pipes = Pipe::all_in(include_str!("../../../template.yaml")).unwrap();
+        let mut names: Vec<_> = pipes.iter().map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["EmailPipe", "EventsPipe"]);
+    }
 }
