@@ -4,9 +4,9 @@
 
 use invitations::domain::Event;
 use invitations::queue::Queue;
-use invitations::store::dynamodb::event_stream_record;
+use invitations::store::dynamodb::event_item;
 use invitations::store::memory::MemoryStore;
-use pipes_emulator::stream::StreamReader;
+use pipes_emulator::stream::{insert_record, StreamReader};
 use pipes_emulator::Pipe;
 use serde_json::Value;
 use std::io::Write;
@@ -30,7 +30,10 @@ impl Changes {
                 let mut read = read.lock().unwrap_or_else(|p| p.into_inner());
                 let events: Vec<Event> = store.events_since(*read);
                 *read += events.len();
-                events.iter().map(|event| event_stream_record(event, *retention)).collect()
+                events
+                    .iter()
+                    .map(|event| insert_record(&event.id.to_string(), &event_item(event, *retention)))
+                    .collect()
             }
             Changes::Stream(reader) => match reader.lock().await.read().await {
                 Ok(records) => records,

@@ -2,7 +2,7 @@
 //! order, each as the JSON record Pipes filters and transforms (`eventName`, `dynamodb.Keys`,
 //! `dynamodb.NewImage`, ... with attribute values in DynamoDB's JSON).
 
-use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
+use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use aws_sdk_dynamodbstreams::Client;
 use base64::Engine;
 use serde_json::{json, Map, Value};
@@ -76,13 +76,13 @@ pub fn record_json(record: Record) -> Value {
     let mut dynamodb = Map::new();
     if let Some(change) = record.dynamodb {
         if let Some(keys) = change.keys {
-            dynamodb.insert("Keys".into(), image(keys));
+            dynamodb.insert("Keys".into(), stream_json::image(&keys));
         }
         if let Some(new) = change.new_image {
-            dynamodb.insert("NewImage".into(), image(new));
+            dynamodb.insert("NewImage".into(), stream_json::image(&new));
         }
         if let Some(old) = change.old_image {
-            dynamodb.insert("OldImage".into(), image(old));
+            dynamodb.insert("OldImage".into(), stream_json::image(&old));
         }
         if let Some(sequence) = change.sequence_number {
             dynamodb.insert("SequenceNumber".into(), Value::String(sequence));
@@ -98,26 +98,48 @@ pub fn record_json(record: Record) -> Value {
     })
 }
 
-fn image(attributes: HashMap<String, AttributeValue>) -> Value {
-    Value::Object(attributes.into_iter().map(|(name, value)| (name, attribute(value))).collect())
+/// A stream record for an item just inserted, as DynamoDB writes it: what the local run makes of
+/// the in-memory store's commit log, so the same pipes read the same records as from a stream.
+pub fn insert_record(event_id: &str, item: &HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> Value {
+    let image = table_json::image(item);
+    json!({
+        "eventID": event_id,
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "dynamodb": { "Keys": { "PK": image["PK"], "SK": image["SK"] }, "NewImage": image },
+    })
 }
 
-/// One attribute value in DynamoDB's JSON: `{"S": "..."}`, `{"N": "1"}`, `{"M": {...}}`, ...
-fn attribute(value: AttributeValue) -> Value {
-    let blob = |b: aws_sdk_dynamodbstreams::primitives::Blob| {
-        Value::String(base64::engine::general_purpose::STANDARD.encode(b.into_inner()))
+/// Items in DynamoDB's JSON (`{"S": "..."}`, `{"N": "1"}`, `{"M": {...}}`, ...): one body for the
+/// two SDKs' `AttributeValue`s (the stream's and the table's), which have the same variants.
+macro_rules! dynamodb_json {
+    ($module:ident, $attribute_value:ty) => {
+        mod $module {
+            use super::*;
+            type Av = $attribute_value;
+
+            pub fn image(item: &HashMap<String, Av>) -> Value {
+                Value::Object(item.iter().map(|(name, value)| (name.clone(), attribute(value))).collect())
+            }
+
+            fn attribute(value: &Av) -> Value {
+                let blob = |b: &aws_smithy_types::Blob| base64::engine::general_purpose::STANDARD.encode(b.as_ref());
+                match value {
+                    Av::S(s) => json!({ "S": s }),
+                    Av::N(n) => json!({ "N": n }),
+                    Av::B(b) => json!({ "B": blob(b) }),
+                    Av::Bool(b) => json!({ "BOOL": b }),
+                    Av::Null(n) => json!({ "NULL": n }),
+                    Av::Ss(values) => json!({ "SS": values }),
+                    Av::Ns(values) => json!({ "NS": values }),
+                    Av::Bs(values) => json!({ "BS": values.iter().map(blob).collect::<Vec<_>>() }),
+                    Av::M(map) => json!({ "M": image(map) }),
+                    Av::L(list) => json!({ "L": list.iter().map(attribute).collect::<Vec<_>>() }),
+                    _ => Value::Null,
+                }
+            }
+        }
     };
-    match value {
-        AttributeValue::S(s) => json!({ "S": s }),
-        AttributeValue::N(n) => json!({ "N": n }),
-        AttributeValue::B(b) => json!({ "B": blob(b) }),
-        AttributeValue::Bool(b) => json!({ "BOOL": b }),
-        AttributeValue::Null(n) => json!({ "NULL": n }),
-        AttributeValue::Ss(values) => json!({ "SS": values }),
-        AttributeValue::Ns(values) => json!({ "NS": values }),
-        AttributeValue::Bs(values) => json!({ "BS": values.into_iter().map(blob).collect::<Vec<_>>() }),
-        AttributeValue::M(map) => json!({ "M": image(map) }),
-        AttributeValue::L(list) => json!({ "L": list.into_iter().map(attribute).collect::<Vec<_>>() }),
-        _ => Value::Null,
-    }
 }
+dynamodb_json!(stream_json, aws_sdk_dynamodbstreams::types::AttributeValue);
+dynamodb_json!(table_json, aws_sdk_dynamodb::types::AttributeValue);

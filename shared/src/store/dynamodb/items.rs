@@ -322,7 +322,7 @@ pub(super) fn event_key(project_id: &ProjectId, id: Uuid) -> Item {
 /// An event as an item. Every attribute the events pipe's input template names is always
 /// written (empty when it does not apply): the template is filled from these. `send_id` is
 /// written only when the event asks for an email: the email pipe's filter selects on it.
-pub(super) fn event_item(event: &Event, retention: Duration) -> Item {
+pub fn event_item(event: &Event, retention: Duration) -> Item {
     let text = |value: Option<String>| s(value.unwrap_or_default());
     let changes = &event.changes;
     let mut item = event_key(&event.project_id, event.id);
@@ -378,40 +378,6 @@ pub(super) fn event_from(item: &Item) -> StoreResult<Event> {
             send_id: some("send_id").map(|id| id.parse::<Uuid>()).transpose().map_err(|_| bad("send_id"))?,
         },
     })
-}
-
-/// The stream record DynamoDB writes when `event` is inserted, as Pipes reads it (DynamoDB's JSON
-/// for each attribute): what the local run feeds the pipes of `template.yaml` with.
-pub fn event_stream_record(event: &Event, retention: Duration) -> serde_json::Value {
-    let image: serde_json::Map<String, serde_json::Value> =
-        event_item(event, retention).into_iter().map(|(name, value)| (name, attribute_json(&value))).collect();
-    serde_json::json!({
-        "eventID": event.id.to_string(),
-        "eventName": "INSERT",
-        "eventSource": "aws:dynamodb",
-        "dynamodb": { "Keys": { "PK": image["PK"], "SK": image["SK"] }, "NewImage": image },
-    })
-}
-
-fn attribute_json(value: &AttributeValue) -> serde_json::Value {
-    use base64::Engine;
-    use serde_json::json;
-    let blob = |b: &Blob| base64::engine::general_purpose::STANDARD.encode(b.as_ref());
-    match value {
-        AttributeValue::S(s) => json!({ "S": s }),
-        AttributeValue::N(n) => json!({ "N": n }),
-        AttributeValue::B(b) => json!({ "B": blob(b) }),
-        AttributeValue::Bool(b) => json!({ "BOOL": b }),
-        AttributeValue::Null(n) => json!({ "NULL": n }),
-        AttributeValue::Ss(values) => json!({ "SS": values }),
-        AttributeValue::Ns(values) => json!({ "NS": values }),
-        AttributeValue::Bs(values) => json!({ "BS": values.iter().map(blob).collect::<Vec<_>>() }),
-        AttributeValue::M(map) => {
-            json!({ "M": map.iter().map(|(k, v)| (k.clone(), attribute_json(v))).collect::<serde_json::Map<_, _>>() })
-        }
-        AttributeValue::L(list) => json!({ "L": list.iter().map(attribute_json).collect::<Vec<_>>() }),
-        _ => serde_json::Value::Null,
-    }
 }
 
 pub(super) fn quota_pk(scope: &QuotaScope) -> String {

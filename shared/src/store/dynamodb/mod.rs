@@ -3,7 +3,8 @@
 
 mod items;
 
-pub use items::event_stream_record;
+/// The item an event is written as (what the local run feeds the pipes with).
+pub use items::event_item;
 mod reads;
 mod transactions;
 
