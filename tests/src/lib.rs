@@ -361,6 +361,12 @@ impl Api {
     }
 
     /// Invites `email` and returns the invitation's id.
+    /// `POST .../resend-invitation` for `id`, as `who`.
+    pub async fn resend(&self, who: &Caller, pid: &str, id: &str) -> Reply {
+        let path = format!("/api/v1/projects/{pid}/resend-invitation");
+        self.call("POST", &path, Some(serde_json::json!({"invitation_id": id})), Some(who)).await
+    }
+
     pub async fn invite(&self, owner: &Caller, pid: &str, email: &str, role: &str) -> String {
         let reply = self
             .call(

@@ -142,14 +142,7 @@ async fn identity_and_permissions_are_enforced() {
     let put = api.call("PUT", &path, Some(json!({"invitation_id": id, "role": "editor"})), Some(&manager)).await;
     assert_eq!(put.status, 200, "{put:?}");
     api.clock.advance(Duration::seconds(61));
-    let resend = api
-        .call(
-            "POST",
-            &format!("/api/v1/projects/{pid}/resend-invitation"),
-            Some(json!({"invitation_id": id})),
-            Some(&manager),
-        )
-        .await;
+    let resend = api.resend(&manager, &pid, &id).await;
     assert_eq!((resend.status, resend.body.clone()), (200, json!({"message": "Success"})));
     let revoke = api
         .call(
@@ -263,14 +256,7 @@ async fn expired_invitations_are_reported_and_resend_renews_them() {
     assert_eq!(api.call("GET", &path, None, Some(&owner)).await.body["status"], 5);
     let expired = api.call("GET", &format!("/api/v1/projects/{pid}/invitations?status=5"), None, Some(&owner)).await;
     assert_eq!(expired.body.as_array().unwrap().len(), 1);
-    let resend = api
-        .call(
-            "POST",
-            &format!("/api/v1/projects/{pid}/resend-invitation"),
-            Some(json!({"invitation_id": id})),
-            Some(&owner),
-        )
-        .await;
+    let resend = api.resend(&owner, &pid, &id).await;
     assert_eq!(resend.status, 200);
     assert_eq!(api.call("GET", &path, None, Some(&owner)).await.body["status"], 1);
 }
@@ -444,14 +430,7 @@ async fn every_change_is_in_the_project_s_event_log_and_on_the_bus() {
     let jane = user_with_email(&unique_email("jane"));
     let id = api.invite(&owner, &pid, jane.email.as_deref().unwrap(), "editor").await;
     api.clock.advance(Duration::seconds(60));
-    let resend = api
-        .call(
-            "POST",
-            &format!("/api/v1/projects/{pid}/resend-invitation"),
-            Some(json!({"invitation_id": id})),
-            Some(&owner),
-        )
-        .await;
+    let resend = api.resend(&owner, &pid, &id).await;
     assert_eq!(resend.status, 200);
     let accepted =
         api.call("POST", &format!("/api/v1/projects/{pid}/invitations/{id}/accept"), None, Some(&jane)).await;

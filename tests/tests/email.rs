@@ -294,14 +294,7 @@ async fn a_reject_fails_the_invitation_and_a_late_event_for_an_earlier_send_chan
     let id = message.invitation_id.to_string();
     // Resent: a new send is on its way when the first email's delivery event arrives.
     api.clock.advance(Duration::minutes(5));
-    let resend = api
-        .call(
-            "POST",
-            &format!("/api/v1/projects/{pid}/resend-invitation"),
-            Some(json!({"invitation_id": id})),
-            Some(&owner),
-        )
-        .await;
+    let resend = api.resend(&owner, &pid, &id).await;
     assert_eq!(resend.status, 200);
     let late = sqs_event(&[("e".into(), ses_event("Delivery", &first, &pid, &id))]);
     ses_events::handle(&api.app, late).await.unwrap();
