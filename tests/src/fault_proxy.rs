@@ -1,7 +1,8 @@
 //! A fault-injecting HTTP proxy the tests put in front of DynamoDB Local and moto: it forwards
 //! every call, except the ones a rule picks, which it answers as the AWS service does when it
 //! throttles, fails, rejects, hangs or drops the connection, or forwards and then never answers
-//! (the service did the work; the caller never learns it). It records every operation it saw.
+//! (the service did the work; the caller never learns it). It records every call it saw, with
+//! its body (the least-privilege test reads the IAM actions and resources off them).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -45,10 +46,22 @@ struct Rule {
     remaining: usize,
 }
 
+/// One call as it reached the proxy.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// `dynamodb`, `sqs` or `ses`: the IAM service prefix.
+    pub service: &'static str,
+    /// `PutItem`, `SendMessage`, `SendEmail`, ...
+    pub operation: String,
+    /// The request's JSON body (`Null` when it has none).
+    pub body: Value,
+}
+
 #[derive(Default)]
 struct State {
     rules: Vec<Rule>,
     seen: Vec<String>,
+    calls: Vec<Call>,
     /// Operations the service finished (answered, or forwarded and then left unanswered).
     done: Vec<String>,
 }
@@ -108,6 +121,11 @@ impl FaultProxy {
         self.state.lock().unwrap().seen.clone()
     }
 
+    /// Every call that reached the proxy, in order, with its body.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
     /// How many calls of `operation` reached the proxy.
     pub fn count(&self, operation: &str) -> usize {
         self.seen().iter().filter(|seen| *seen == operation).count()
@@ -143,6 +161,12 @@ impl FaultProxy {
         let (parts, body) = request.into_parts();
         let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
         let operation = operation(&parts);
+        let call = Call {
+            service: service(&parts),
+            operation: operation.clone(),
+            body: serde_json::from_slice(&body).unwrap_or_default(),
+        };
+        self.state.lock().unwrap().calls.push(call);
         let forward = || async {
             let uri = format!("{upstream}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
             let mut outgoing = Request::builder().method(parts.method.clone()).uri(uri);
@@ -210,6 +234,17 @@ fn operation(parts: &hyper::http::request::Parts) -> String {
     match (parts.method.as_str(), parts.uri.path()) {
         ("POST", "/v2/email/outbound-emails") => "SendEmail".to_owned(),
         (method, path) => format!("{method} {path}"),
+    }
+}
+
+/// The IAM service prefix of a request's service.
+fn service(parts: &hyper::http::request::Parts) -> &'static str {
+    match parts.headers.get("x-amz-target").map(|t| t.as_bytes()) {
+        Some(target) if target.starts_with(b"DynamoDB") => "dynamodb",
+        Some(target) if target.starts_with(b"AmazonSQS") => "sqs",
+        Some(_) => "unknown",
+        None if parts.uri.path().starts_with("/v2/email") => "ses",
+        None => "unknown",
     }
 }
 

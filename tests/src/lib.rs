@@ -4,6 +4,7 @@
 //! fault-injecting proxy.
 
 pub mod fault_proxy;
+pub mod iam;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -553,4 +554,40 @@ pub async fn queue_with_dlq(sqs: &aws_sdk_sqs::Client, max_receives: u32) -> (St
         .queue_url
         .expect("queue url");
     (queue, dlq)
+}
+
+/// An SES event (`kind`: Delivery, Bounce, Reject, Complaint) for one sent email, as the
+/// configuration set's EventBridge destination publishes it.
+pub fn ses_event(kind: &str, message_id: &str, project_id: &str, invitation_id: &str) -> String {
+    let (detail_type, extra) = match kind {
+        "Delivery" => (
+            "Email Delivered",
+            serde_json::json!({"delivery": {"timestamp": "2026-11-23T12:00:00Z", "recipients": ["x@example.com"]}}),
+        ),
+        "Bounce" => (
+            "Email Bounced",
+            serde_json::json!({"bounce": {"bounceType": "Permanent", "bounceSubType": "General", "bouncedRecipients": [], "timestamp": "2026-11-23T12:00:00Z"}}),
+        ),
+        "Reject" => ("Email Rejected", serde_json::json!({"reject": {"reason": "Bad content"}})),
+        _ => (
+            "Email Complaint Received",
+            serde_json::json!({"complaint": {"complaintFeedbackType": "abuse", "complainedRecipients": [], "timestamp": "2026-11-23T12:00:00Z"}}),
+        ),
+    };
+    let mut detail = serde_json::json!({
+        "eventType": kind,
+        "mail": {
+            "timestamp": "2026-11-23T12:00:00Z",
+            "source": "noreply@example.com",
+            "messageId": message_id,
+            "destination": ["x@example.com"],
+            "tags": {"project_id": [project_id], "invitation_id": [invitation_id], "ses:configuration-set": ["invitations"]}
+        }
+    });
+    detail.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    serde_json::json!({
+        "version": "0", "id": "e1", "detail-type": detail_type, "source": "aws.ses", "account": "123456789012",
+        "time": "2026-11-23T12:00:05Z", "region": "us-east-1", "resources": [], "detail": detail
+    })
+    .to_string()
 }

@@ -201,40 +201,6 @@ async fn a_permanent_failure_marks_the_invitation_failed_without_retrying() {
     assert_eq!(rejecting.send(&body(&message)).await.unwrap(), SendOutcome::Skipped);
 }
 
-fn ses_event(kind: &str, message_id: &str, project_id: &str, invitation_id: &str) -> String {
-    let (detail_type, extra) = match kind {
-        "Delivery" => (
-            "Email Delivered",
-            json!({"delivery": {"timestamp": "2026-11-23T12:00:00Z", "recipients": ["x@example.com"]}}),
-        ),
-        "Bounce" => (
-            "Email Bounced",
-            json!({"bounce": {"bounceType": "Permanent", "bounceSubType": "General", "bouncedRecipients": [], "timestamp": "2026-11-23T12:00:00Z"}}),
-        ),
-        "Reject" => ("Email Rejected", json!({"reject": {"reason": "Bad content"}})),
-        _ => (
-            "Email Complaint Received",
-            json!({"complaint": {"complaintFeedbackType": "abuse", "complainedRecipients": [], "timestamp": "2026-11-23T12:00:00Z"}}),
-        ),
-    };
-    let mut detail = json!({
-        "eventType": kind,
-        "mail": {
-            "timestamp": "2026-11-23T12:00:00Z",
-            "source": "noreply@example.com",
-            "messageId": message_id,
-            "destination": ["x@example.com"],
-            "tags": {"project_id": [project_id], "invitation_id": [invitation_id], "ses:configuration-set": ["invitations"]}
-        }
-    });
-    detail.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-    json!({
-        "version": "0", "id": "e1", "detail-type": detail_type, "source": "aws.ses", "account": "123456789012",
-        "time": "2026-11-23T12:00:05Z", "region": "us-east-1", "resources": [], "detail": detail
-    })
-    .to_string()
-}
-
 #[tokio::test]
 async fn delivery_bounce_and_complaint_events_update_the_status() {
     let api = Api::new().await;
