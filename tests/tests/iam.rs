@@ -358,6 +358,12 @@ async fn every_function_is_granted_exactly_what_it_calls() {
     assert!(batch.batch_item_failures.is_empty());
     used.insert("reconcile-signups".to_owned(), f.used(&resources));
 
+    // The welcome page calls nothing.
+    let f = Recorded::start().await;
+    let request = lambda_http::http::Request::builder().uri("/?code=c").body(lambda_http::Body::Empty).unwrap();
+    assert_eq!(welcome::handle(request).await.unwrap().status(), 200);
+    used.insert("welcome".to_owned(), f.used(&resources));
+
     let template = iam::template();
     let functions = iam::functions(&template);
     assert_eq!(used.keys().collect::<Vec<_>>(), functions.keys().collect::<Vec<_>>(), "every function is exercised");

@@ -193,3 +193,79 @@ fn every_dead_letter_queue_has_an_alarm_and_what_holds_memberships_is_kept() {
     let sender = text(&doc["Resources"]["SendInvitationEmailFunction"]["Properties"]["Policies"]);
     assert!(sender.contains("ses:FromAddress"), "ses:SendEmail is held to the stack's sender");
 }
+
+/// The `!Sub` string under a tag, or the tagged value itself.
+fn sub_text(value: &Value) -> String {
+    match value {
+        Value::Tagged(tagged) => tagged.value.as_str().unwrap().to_owned(),
+        other => panic!("a tagged value, not {other:?}"),
+    }
+}
+
+#[test]
+fn without_an_invitation_url_the_link_opens_the_stacks_own_sign_up_page() {
+    let doc = yaml("template.yaml");
+    assert_eq!(doc["Parameters"]["InvitationUrl"]["Default"], "", "InvitationUrl is optional");
+    let env = &doc["Globals"]["Function"]["Environment"]["Variables"];
+    let Value::Tagged(link) = &env["PROJECT_INVITATION_URL"] else { panic!("the link depends on InvitationUrl") };
+    let [condition, managed, given] = link.value.as_sequence().unwrap().as_slice() else { panic!("an !If") };
+    assert_eq!((link.tag.to_string().as_str(), condition.as_str()), ("!If", Some("UseManagedLogin")));
+    assert_eq!(serde_norway::to_string(given).unwrap().trim(), "!Ref InvitationUrl");
+    assert_eq!(
+        serde_norway::to_string(&env["INVITATION_URL_LOGIN_HINT"]).unwrap().trim(),
+        "!If\n- UseManagedLogin\n- 'true'\n- 'false'"
+    );
+    let sign_up = sub_text(managed);
+    assert_eq!(sub_text(&doc["Outputs"]["SignUpUrl"]["Value"]), sign_up, "the SignUpUrl output is the link");
+
+    // The link as a deployed function builds it, for one invitation.
+    let welcome = "https://abc.lambda-url.eu-west-1.on.aws/";
+    let url = sign_up
+        .replace("${UserPoolDomain}", "invitations-1f2e")
+        .replace("${AWS::Region}", "eu-west-1")
+        .replace("${UserPoolClient}", "client42")
+        .replace("${WelcomeFunctionUrl.FunctionUrl}", welcome);
+    assert!(!url.contains("${"), "{url}");
+    let settings = invitations::Settings::from_lookup(|name| match name {
+        "PROJECT_INVITATION_URL" => Some(url.clone()),
+        "INVITATION_URL_LOGIN_HINT" => Some("true".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let invited = integration_tests::new_invitation("Jane.Doe+survey@example.com", "editor");
+    let inviter = integration_tests::user_with_email("owner@example.com").as_inviter();
+    let invitation = invitations::domain::Invitation::new(
+        integration_tests::project_id("p1"),
+        &invited,
+        &inviter,
+        integration_tests::start_time(),
+        &settings.policy,
+    );
+    let link = settings.link_to(&invitation);
+    let (page, query) = link.split_once('?').unwrap();
+    assert_eq!(page, "https://invitations-1f2e.auth.eu-west-1.amazoncognito.com/signup");
+    let params: std::collections::BTreeMap<String, String> =
+        form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    assert_eq!(params["client_id"], "client42");
+    assert_eq!(params["response_type"], "code");
+    assert_eq!(params["redirect_uri"], welcome);
+    assert_eq!(params["login_hint"], "Jane.Doe+survey@example.com", "the invited address, filled in");
+    assert_eq!(params["invitation_id"], invitation.id.to_string());
+    assert_eq!(params["project_id"], "p1");
+
+    // The app client returns to the welcome page; the pool's domain and the page exist only then.
+    let client = &doc["Resources"]["UserPoolClient"]["Properties"];
+    assert!(serde_norway::to_string(&client["CallbackURLs"]).unwrap().contains("WelcomeFunctionUrl.FunctionUrl"));
+    assert!(serde_norway::to_string(&client["AllowedOAuthFlows"]).unwrap().contains("code"));
+    for id in ["UserPoolDomain", "ManagedLoginBranding", "WelcomeFunction"] {
+        assert_eq!(doc["Resources"][id]["Condition"], "UseManagedLogin", "{id}");
+    }
+    assert_eq!(doc["Resources"]["WelcomeFunction"]["Properties"]["FunctionUrlConfig"]["AuthType"], "NONE");
+    // The pool's trigger and the page itself cannot be handed the link (circular dependencies).
+    for id in ["PostConfirmationFunction", "WelcomeFunction"] {
+        assert_eq!(
+            doc["Resources"][id]["Properties"]["Environment"]["Variables"]["PROJECT_INVITATION_URL"], "",
+            "{id}"
+        );
+    }
+}

@@ -257,13 +257,6 @@ impl Invitation {
         Invitation(record)
     }
 
-    /// The link the invitee follows: the configured URL naming this invitation. Never built
-    /// from a request's Host header.
-    pub fn link(&self, base: &str) -> String {
-        let separator = if base.contains('?') { '&' } else { '?' };
-        format!("{base}{separator}invitation_id={}&project_id={}", self.id, self.project_id)
-    }
-
     /// The status as reported: a pending invitation past its expiry is Expired.
     pub fn status_at(&self, now: OffsetDateTime) -> InvitationStatus {
         match self.status {

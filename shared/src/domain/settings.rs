@@ -2,7 +2,7 @@
 //! by the wiring.
 
 use super::email_address::DomainAllowList;
-use super::invitation::Policy;
+use super::invitation::{Invitation, Policy};
 use super::quota::Quotas;
 use time::Duration;
 
@@ -11,6 +11,9 @@ pub struct Settings {
     pub policy: Policy,
     /// The link put in emails and in `invitation_url`. Never taken from a request.
     pub invitation_url: String,
+    /// `INVITATION_URL_LOGIN_HINT`: the link opens a Cognito managed login page, which fills in
+    /// the address given as `login_hint`.
+    pub invitation_url_login_hint: bool,
     /// `PROJECT_INVITATION_EMAIL_DOMAIN_WHITELIST`: service-wide; empty allows every domain.
     pub allowed_domains: DomainAllowList,
     /// `EVENT_RETENTION`: how long a project's event log keeps an event.
@@ -24,6 +27,7 @@ impl Default for Settings {
         Self {
             policy: Policy::default(),
             invitation_url: "http://127.0.0.1:3000/api/v1/profiles".into(),
+            invitation_url_login_hint: false,
             allowed_domains: DomainAllowList::default(),
             event_retention: Duration::days(400),
             quotas: Quotas::default(),
@@ -32,6 +36,20 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The link the invitee follows: the configured URL naming the invitation (and the invited
+    /// address, for a sign-up page that fills it in). Never built from a request's Host header.
+    pub fn link_to(&self, invitation: &Invitation) -> String {
+        let base = &self.invitation_url;
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("invitation_id", &invitation.id.to_string());
+        query.append_pair("project_id", invitation.project_id.as_str());
+        if self.invitation_url_login_hint {
+            query.append_pair("login_hint", &invitation.email);
+        }
+        format!("{base}{separator}{}", query.finish())
+    }
+
     /// Reads `INVITATION_TTL`, `INVITATION_RESEND_COOLDOWN`, `INVITATION_SEND_LEASE`, `EVENT_RETENTION`,
     /// the `QUOTA_*` limits,
     /// `PROJECT_INVITATION_URL` (else `API_BASE_URL` + `/api/v1/profiles`) and the domain
@@ -67,6 +85,7 @@ impl Settings {
                 send_lease: duration("INVITATION_SEND_LEASE", defaults.policy.send_lease)?,
             },
             invitation_url,
+            invitation_url_login_hint: get("INVITATION_URL_LOGIN_HINT").is_some_and(|flag| flag == "true"),
             allowed_domains,
             event_retention: duration("EVENT_RETENTION", defaults.event_retention)?,
             quotas: Quotas {

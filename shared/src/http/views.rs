@@ -4,7 +4,7 @@
 use super::request::{parse_email, parse_invitation_id, parse_role};
 use crate::domain::{
     DeliveryStatus, DomainAllowList, Event, Invitation, InvitationChanges, InvitationId, InvitationStatus, Membership,
-    NewInvitation, NewProject, Project, ProjectName, Role,
+    NewInvitation, NewProject, Project, ProjectName, Role, Settings,
 };
 use crate::service::{AppError, Invitations};
 use serde::{Deserialize, Serialize};
@@ -51,7 +51,7 @@ pub struct InvitationView {
 }
 
 impl InvitationView {
-    pub fn new(invitation: &Invitation, now: OffsetDateTime, invitation_url: &str) -> Self {
+    pub fn new(invitation: &Invitation, now: OffsetDateTime, settings: &Settings) -> Self {
         let i = invitation;
         Self {
             id: i.id.as_uuid(),
@@ -71,13 +71,13 @@ impl InvitationView {
             delivery_reason: i.delivery.reason.clone(),
             delivery_updated_at: i.delivery.updated_at,
             send_count: i.send_count,
-            invitation_url: i.link(invitation_url),
+            invitation_url: settings.link_to(i),
         }
     }
 
     /// The invitation as `app`'s clients see it now.
     pub fn of(app: &Invitations, invitation: &Invitation) -> Self {
-        Self::new(invitation, app.now(), &app.settings().invitation_url)
+        Self::new(invitation, app.now(), app.settings())
     }
 }
 

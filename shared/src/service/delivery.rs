@@ -97,7 +97,7 @@ impl EmailDelivery {
             Err(err) => return Err(err),
         };
         let (project, inviter) = self.store.project_and_membership(&claimed.project_id, &claimed.invited_by).await?;
-        let link = claimed.link(&self.settings.invitation_url);
+        let link = self.settings.link_to(&claimed);
         let content = InvitationEmail {
             project_name: project.as_ref().map_or("a project", |p| p.name.as_str()),
             inviter: claimed
