@@ -119,7 +119,8 @@ async fn api_functions(api: &Api, resources: &Resources) -> BTreeMap<String, BTr
     let f = Recorded::start().await;
     let app = f.app(api, Settings::default());
     let run = Through { api, app: &app };
-    for query in ["", "?type=invitation.created", &format!("?invitation_id={invited}")] {
+    let both = format!("?type=invitation.created&invitation_id={invited}");
+    for query in ["", "?type=invitation.created", &format!("?invitation_id={invited}"), &both] {
         assert_eq!(run.call("GET", &format!("{project}/events{query}"), None, &owner).await, 200);
     }
     assert_eq!(run.call("GET", &format!("{project}/events"), None, &stranger).await, 404);

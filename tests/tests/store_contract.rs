@@ -2,6 +2,7 @@
 //! DynamoDB Local, through the service the handlers use.
 
 use integration_tests::*;
+use invitations::clock::Clock;
 use invitations::domain::{
     Actor, Cursor, Event, Grant, InvitationChanges, InvitationId, InvitationStatus, Inviter, Membership, Page,
     PageRequest, Policy, ProjectId, QuotaClaim, QuotaScope, QuotaUse, UserId,
@@ -36,6 +37,7 @@ contract!(
     a_stale_version_is_refused_and_leaves_the_state_alone,
     changing_the_address_moves_the_marker_and_checks_uniqueness,
     lists_paginate_in_time_order_and_filter_by_status,
+    pending_and_expired_lists_come_by_expiry_and_split_at_now,
     an_invitation_id_never_reaches_another_project,
     sign_up_accepts_every_pending_invitation_once,
     a_batch_of_acceptances_is_all_or_none,
@@ -309,6 +311,55 @@ async fn lists_paginate_in_time_order_and_filter_by_status(store: Arc<dyn Store>
         .unwrap()
         .items
         .is_empty());
+}
+
+/// Every page of the list filtered by `status`, following the cursors as a client would.
+async fn all_pages(
+    service: &Service,
+    owner: &invitations::Caller,
+    pid: &ProjectId,
+    status: InvitationStatus,
+    mut page: PageRequest,
+) -> Vec<Vec<InvitationId>> {
+    let mut pages = Vec::new();
+    loop {
+        let result = service.list_invitations(owner, pid, Some(status), &page).await.unwrap();
+        pages.push(result.items.iter().map(|i| i.id).collect());
+        let Some(cursor) = result.next else { return pages };
+        let valid = |key: &str| invitations::store::is_invitation_list_key(key, Some(status));
+        page = PageRequest { after: Some(Cursor::decode(&cursor.encode(), valid).unwrap()), ..page };
+    }
+}
+
+async fn pending_and_expired_lists_come_by_expiry_and_split_at_now(store: Arc<dyn Store>) {
+    let (service, clock, owner, pid) = setup(store.clone()).await;
+    let start = clock.now();
+    let mut ids = Vec::new();
+    for name in ["a", "b", "c", "d"] {
+        clock.advance(Duration::milliseconds(5));
+        let new = new_invitation(&format!("{name}@example.com"), "readonly");
+        ids.push(service.create_invitation(&owner, &pid, new).await.unwrap().id);
+    }
+    let [a, b, c, d] = ids[..] else { unreachable!() };
+    // Resent a minute later, `a` now lapses last.
+    clock.advance(Duration::minutes(1));
+    service.resend(&owner, &pid, a).await.unwrap();
+    let one = PageRequest { limit: 1, after: None };
+    assert_eq!(all_pages(&service, &owner, &pid, InvitationStatus::Pending, one.clone()).await, [[b], [c], [d], [a]]);
+    let first = service.list_invitations(&owner, &pid, Some(InvitationStatus::Pending), &one).await.unwrap();
+    assert_eq!(first.items[0].id, b);
+
+    // `b` and `c` lapse: the pending list starts at `d`, even for a cursor from before.
+    clock.advance(start + Policy::default().ttl + Duration::milliseconds(16) - clock.now());
+    let later = PageRequest { limit: 1, after: first.next };
+    assert_eq!(all_pages(&service, &owner, &pid, InvitationStatus::Pending, later).await, [[d], [a]]);
+    let expired = all_pages(&service, &owner, &pid, InvitationStatus::Expired, one.clone()).await;
+    assert_eq!(expired, [[b], [c]]);
+    // Invited again, `b` is retired (stored expired) and stays in the expired list, by expiry.
+    let again = service.create_invitation(&owner, &pid, new_invitation("b@example.com", "editor")).await.unwrap();
+    let two = PageRequest { limit: 2, after: None };
+    assert_eq!(all_pages(&service, &owner, &pid, InvitationStatus::Expired, two.clone()).await, [[b, c]]);
+    assert_eq!(all_pages(&service, &owner, &pid, InvitationStatus::Pending, two).await, [vec![d, a], vec![again.id]]);
 }
 
 async fn an_invitation_id_never_reaches_another_project(store: Arc<dyn Store>) {

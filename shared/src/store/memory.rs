@@ -282,13 +282,15 @@ impl Store for MemoryStore {
         page: &PageRequest,
     ) -> StoreResult<Page<Invitation>> {
         let state = self.lock();
-        let items = state
+        let mut items: Vec<(String, Invitation)> = state
             .invitations
             .iter()
             .filter(|((pid, _), _)| pid == project_id)
             .filter(|(_, inv)| matches_status(inv, status, now))
-            .map(|((_, id), inv)| (id.to_string(), inv.clone()));
-        Ok(page_of(items, page, |key, after| key > after))
+            .map(|((_, id), inv)| (status.map_or_else(|| id.to_string(), |s| status_list_key(inv, s)), inv.clone()))
+            .collect();
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(page_of(items.into_iter(), page, |key, after| key > after))
     }
 
     async fn events(

@@ -10,14 +10,16 @@
 //! | 3 | list a project's members | `PK = PROJECT#<pid>`, `begins_with(SK, MEMBER#)` | Query |
 //! | 4 | create an invitation, one pending per (project, email) | invitation `PROJECT#<pid>`/`INVITATION#<uuidv7>` + marker `INVITEE#<email>`/`PROJECT#<pid>`, with ConditionChecks on the inviter's rank and the project's allow-list | TransactWrite |
 //! | 5 | an invitation (and the caller's membership) | `PROJECT#<pid>`/`INVITATION#<id>`: the project is part of the key, so an id from another project reaches nothing | BatchGet / Get, consistent |
-//! | 6 | list a project's invitations in time order, by status | `PK = PROJECT#<pid>`, `begins_with(SK, INVITATION#)`, status filter | Query |
+//! | 6 | list a project's invitations in time order | `PK = PROJECT#<pid>`, `begins_with(SK, INVITATION#)` | Query |
+//! | 6b | by status: pending and expired by expiry, split at now; the others by creation | index `GSI1`: `PROJECT#<pid>#EXPIRING`/`EXPIRES#<expiry key>` (stored pending or expired), `PROJECT#<pid>#STATUS#<code>`/`INVITATION#<id>` | Query on the index (keys only) for a page, then BatchGet, consistent |
 //! | 7 | pending invitations for an email (sign-up; a page of them for `/me/invitations`) | markers under `PK = INVITEE#<email>`, `ttl` 30 days after expiry | Query, consistent (no GSI) |
 //! | 7b | those invitations and the user's memberships of their projects | invitation and member keys | BatchGet, consistent |
 //! | 8 | any transition | invitation Put conditioned on `version` (and `status = Pending`), marker kept in step | TransactWrite |
 //! | 9 | accept | invitation → Accepted, marker deleted, membership put unless a higher rank is there | TransactWrite |
 //! | 9b | accept on sign-up | up to 16 acceptances of pattern 9 together, all or none | TransactWrite |
 //! | 10 | the event of every state change, in the change's transaction | `PROJECT#<pid>`/`EVENT#<uuidv7>`, `ttl` after the retention | Put in the same TransactWrite |
-//! | 11 | a project's events, newest first, by type or invitation | `PK = PROJECT#<pid>`, `begins_with(SK, EVENT#)`, backwards, filter | Query |
+//! | 11 | a project's events, newest first | `PK = PROJECT#<pid>`, `begins_with(SK, EVENT#)`, backwards | Query |
+//! | 11b | by type, by invitation, by both | indexes `GSI1` `PROJECT#<pid>#TYPE#<type>`, `GSI2` `PROJECT#<pid>#INVITATION#<id>`, `GSI3` `PROJECT#<pid>#INVITATION#<id>#TYPE#<type>`, each with `EVENT#<id>` | Query on the index (keys only), backwards, then BatchGet |
 //! | 12 | a quota slot claimed with the write that counts (free when absent or past `until`) | `QUOTA#<scope>`/`SLOT#<n>`, `ttl` at `until` | Put in the same TransactWrite, condition |
 //! | 13 | a quota's slots, when the one tried was taken | `PK = QUOTA#<scope>` | Query, consistent |
 
@@ -27,6 +29,7 @@ pub mod memory;
 pub mod dynamodb;
 
 use crate::cause::Cause;
+use crate::domain::timestamp::to_millis;
 use crate::domain::{
     Event, EventType, Grant, Invitation, InvitationId, InvitationStatus, Membership, Page, PageRequest, Project,
     ProjectId, QuotaClaim, QuotaScope, QuotaUse, Role, UserId,
@@ -151,6 +154,45 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Keeps a status filter's meaning in one place: Pending and Expired depend on the clock.
 pub fn matches_status(invitation: &Invitation, wanted: Option<InvitationStatus>, now: OffsetDateTime) -> bool {
     wanted.is_none_or(|status| invitation.status_at(now) == status)
+}
+
+/// Where an invitation sits in a list filtered by `status`. Pending and expired invitations come
+/// by expiry, the soonest to lapse first: keyed so, the ones still pending and the ones expired
+/// split at now, and a store reads exactly one or the other. The rest come by creation, as in
+/// the unfiltered list.
+pub fn status_list_key(invitation: &Invitation, status: InvitationStatus) -> String {
+    match status {
+        InvitationStatus::Pending | InvitationStatus::Expired => expiry_key(invitation.expires_at, invitation.id),
+        _ => invitation.id.to_string(),
+    }
+}
+
+/// `<expiry in epoch milliseconds, 13 digits>#<id>`: sorts as the expiries do.
+pub fn expiry_key(expires_at: OffsetDateTime, id: InvitationId) -> String {
+    format!("{:013}#{id}", to_millis(expires_at).max(0))
+}
+
+/// The highest key of an invitation expired at `now` ([`expiry_key`]'s order).
+pub fn expired_by(now: OffsetDateTime) -> String {
+    format!("{:013}#~", to_millis(now).max(0))
+}
+
+/// Whether a cursor's key has the shape of the keys of an invitation list filtered by `status`
+/// ([`status_list_key`]).
+pub fn is_invitation_list_key(key: &str, status: Option<InvitationStatus>) -> bool {
+    let by_expiry = matches!(status, Some(InvitationStatus::Pending | InvitationStatus::Expired));
+    let id = match key.split_once('#') {
+        Some((millis, id)) if by_expiry && millis.len() == 13 && millis.bytes().all(|b| b.is_ascii_digit()) => id,
+        Some(_) => return false,
+        None if by_expiry => return false,
+        None => key,
+    };
+    InvitationId::parse(id).is_ok()
+}
+
+/// The invitation id at the end of an invitation list's key.
+pub fn id_of_list_key(key: &str) -> Option<InvitationId> {
+    InvitationId::parse(key.rsplit('#').next()?).ok()
 }
 
 /// Every method may also fail with `Unavailable`, `Internal` or `Corrupt` (see [`StoreError`]);

@@ -6,7 +6,7 @@ use crate::domain::{
     InvitationRecord, InvitationStatus, Membership, Project, ProjectId, ProjectName, QuotaClaim, QuotaScope, Role,
     UserId,
 };
-use crate::store::{PendingInvitation, StoreError, StoreResult};
+use crate::store::{status_list_key, PendingInvitation, StoreError, StoreResult};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,93 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 pub(super) type Item = HashMap<String, AttributeValue>;
+
+/// A secondary index of the table: keys only (a page read from one fetches its items by key),
+/// each overloaded by the kinds of item that set its keys (see `store`'s access patterns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    /// Invitations by status, events by type.
+    Gsi1,
+    /// Events by invitation.
+    Gsi2,
+    /// Events by invitation and type.
+    Gsi3,
+}
+
+impl Index {
+    pub const ALL: [Index; 3] = [Index::Gsi1, Index::Gsi2, Index::Gsi3];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Index::Gsi1 => "GSI1",
+            Index::Gsi2 => "GSI2",
+            Index::Gsi3 => "GSI3",
+        }
+    }
+
+    pub fn pk(self) -> &'static str {
+        match self {
+            Index::Gsi1 => "GSI1PK",
+            Index::Gsi2 => "GSI2PK",
+            Index::Gsi3 => "GSI3PK",
+        }
+    }
+
+    pub fn sk(self) -> &'static str {
+        match self {
+            Index::Gsi1 => "GSI1SK",
+            Index::Gsi2 => "GSI2SK",
+            Index::Gsi3 => "GSI3SK",
+        }
+    }
+
+    fn set(self, item: &mut Item, pk: String, sk: String) {
+        item.insert(self.pk().to_owned(), s(pk));
+        item.insert(self.sk().to_owned(), s(sk));
+    }
+}
+
+/// The table key of an item read from an index.
+pub(super) fn table_key(item: &Item) -> StoreResult<Item> {
+    let part = |name: &str| {
+        let value =
+            item.get(name).cloned().ok_or_else(|| StoreError::Corrupt(format!("an index item without {name}")))?;
+        Ok((name.to_owned(), value))
+    };
+    Ok(Item::from([part("PK")?, part("SK")?]))
+}
+
+/// The cursor after an item read from `index`: its index sort key without the partition's prefix.
+pub(super) fn index_cursor(item: &Item, index: Index, prefix: &str) -> StoreResult<crate::domain::Cursor> {
+    let sort_key = Fields(item).s(index.sk())?;
+    let after = sort_key.strip_prefix(prefix).ok_or_else(|| StoreError::Corrupt(format!("bad {}", index.sk())))?;
+    Ok(crate::domain::Cursor { after: after.to_owned() })
+}
+
+/// The index partition of a project's invitations with `status`, and the prefix of its sort
+/// keys: stored pending and expired ones together, by expiry; the others each by creation.
+pub(super) fn status_partition(project_id: &ProjectId, status: InvitationStatus) -> (String, &'static str) {
+    match status {
+        InvitationStatus::Pending | InvitationStatus::Expired => (format!("PROJECT#{project_id}#EXPIRING"), "EXPIRES#"),
+        other => (format!("PROJECT#{project_id}#STATUS#{}", other.code()), "INVITATION#"),
+    }
+}
+
+/// The index partition of a project's events of a type, of an invitation, or both.
+pub(super) fn event_partition(
+    project_id: &ProjectId,
+    kind: Option<EventType>,
+    invitation_id: Option<InvitationId>,
+) -> Option<(Index, String)> {
+    match (kind, invitation_id) {
+        (None, None) => None,
+        (Some(kind), None) => Some((Index::Gsi1, format!("PROJECT#{project_id}#TYPE#{}", kind.as_str()))),
+        (None, Some(id)) => Some((Index::Gsi2, format!("PROJECT#{project_id}#INVITATION#{id}"))),
+        (Some(kind), Some(id)) => {
+            Some((Index::Gsi3, format!("PROJECT#{project_id}#INVITATION#{id}#TYPE#{}", kind.as_str())))
+        }
+    }
+}
 
 /// Finished invitations (revoked, declined, expired) are cleaned up this long after they expire.
 const FINISHED_RETENTION: Duration = Duration::days(365);
@@ -173,6 +260,8 @@ pub(super) fn invitation_item(i: &Invitation) -> StoreResult<Item> {
         ("expires_at".to_owned(), ts(i.expires_at)),
         ("doc".to_owned(), AttributeValue::B(Blob::new(doc))),
     ]);
+    let (partition, prefix) = status_partition(&i.project_id, i.status);
+    Index::Gsi1.set(&mut item, partition, format!("{prefix}{}", status_list_key(i, i.status)));
     let finished =
         matches!(i.status, InvitationStatus::Revoked | InvitationStatus::Declined | InvitationStatus::Expired);
     // DynamoDB's TTL wants epoch seconds.
@@ -345,6 +434,16 @@ pub fn event_item(event: &Event, retention: Duration) -> Item {
         ("ttl".to_owned(), n((event.at + retention).unix_timestamp())),
     ]);
     set_opt(&mut item, "send_id", changes.send_id.map(|id| s(id.to_string())));
+    let sort_key = format!("EVENT#{}", event.id);
+    let mut partitions = vec![(Some(event.kind), None)];
+    if let Some(id) = event.invitation_id {
+        partitions.extend([(None, Some(id)), (Some(event.kind), Some(id))]);
+    }
+    for (kind, invitation) in partitions {
+        if let Some((index, partition)) = event_partition(&event.project_id, kind, invitation) {
+            index.set(&mut item, partition, sort_key.clone());
+        }
+    }
     item
 }
 

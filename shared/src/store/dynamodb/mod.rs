@@ -14,12 +14,12 @@ use crate::cause::Cause;
 use crate::domain::Cursor;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
-    StreamViewType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 use aws_sdk_dynamodb::Client;
 use items::*;
-use reads::{event_filter, status_filter, PageRead};
+use reads::{PageRead, SortKeys};
 use transactions::{Cancelled, Condition};
 
 /// How long events are kept unless the deployment says otherwise (`EVENT_RETENTION`).
@@ -60,15 +60,29 @@ impl DynamoStore {
         let key = |name: &str, kind| {
             KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(internal)
         };
+        let mut attributes = vec![attribute("PK")?, attribute("SK")?];
+        let mut indexes = Vec::new();
+        for index in Index::ALL {
+            attributes.extend([attribute(index.pk())?, attribute(index.sk())?]);
+            let keys_only = Projection::builder().projection_type(ProjectionType::KeysOnly).build();
+            let index = GlobalSecondaryIndex::builder()
+                .index_name(index.name())
+                .key_schema(key(index.pk(), KeyType::Hash)?)
+                .key_schema(key(index.sk(), KeyType::Range)?)
+                .projection(keys_only)
+                .build()
+                .map_err(internal)?;
+            indexes.push(index);
+        }
         let created = self
             .client
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attribute("PK")?)
-            .attribute_definitions(attribute("SK")?)
+            .set_attribute_definitions(Some(attributes))
             .key_schema(key("PK", KeyType::Hash)?)
             .key_schema(key("SK", KeyType::Range)?)
+            .set_global_secondary_indexes(Some(indexes))
             .stream_specification(
                 StreamSpecification::builder()
                     .stream_enabled(true)
@@ -263,16 +277,39 @@ impl Store for DynamoStore {
         now: OffsetDateTime,
         page: &PageRequest,
     ) -> StoreResult<Page<Invitation>> {
-        let filter = status.map(|s| status_filter(s, now));
-        let read = PageRead {
-            filter,
-            projection: INVITATION_FIELDS,
-            ..PageRead::of(project_pk(project_id), "INVITATION#", page)
+        let Some(status) = status else {
+            let read =
+                PageRead { projection: INVITATION_FIELDS, ..PageRead::of(project_pk(project_id), "INVITATION#", page) };
+            let (items, more) = self.query_page(read).await?;
+            let invitations = items.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
+            let next = more.then(|| invitations.last().map(|i| Cursor { after: i.id.to_string() })).flatten();
+            return Ok(Page { items: invitations, next });
         };
-        let (items, more) = self.query_page(read).await?;
-        let invitations = items.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
-        let next = more.then(|| invitations.last().map(|i| Cursor { after: i.id.to_string() })).flatten();
-        Ok(Page { items: invitations, next })
+        let (partition, prefix) = status_partition(project_id, status);
+        let sort_keys = match status {
+            InvitationStatus::Pending => SortKeys::Above(format!("{prefix}{}", expired_by(now))),
+            InvitationStatus::Expired => SortKeys::Between(prefix.to_owned(), format!("{prefix}{}", expired_by(now))),
+            _ => SortKeys::Prefix(prefix),
+        };
+        let after = match &page.after {
+            // What lapsed since the previous page is behind the pending list's start now.
+            Some(cursor) if status == InvitationStatus::Pending && cursor.after <= expired_by(now) => None,
+            Some(cursor) => {
+                let id = id_of_list_key(&cursor.after).ok_or_else(|| internal_msg("a cursor that is no list key"))?;
+                Some((invitation_key(project_id, id), format!("{prefix}{}", cursor.after)))
+            }
+            None => None,
+        };
+        let read = PageRead::of_index(Index::Gsi1, partition, sort_keys, after, page.limit);
+        let (index_items, more) = self.query_page(read).await?;
+        let keys: Vec<Item> = index_items.iter().map(|item| table_key(item)).collect::<StoreResult<_>>()?;
+        let mut invitations =
+            self.batch_get(keys).await?.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
+        // The index is a moment behind the table: one that changed status since is left out.
+        invitations.retain(|i| matches_status(i, Some(status), now));
+        invitations.sort_by_key(|i| status_list_key(i, status));
+        let next = more.then(|| index_items.last().map(|item| index_cursor(item, Index::Gsi1, prefix))).flatten();
+        Ok(Page { items: invitations, next: next.transpose()? })
     }
 
     async fn events(
@@ -281,12 +318,27 @@ impl Store for DynamoStore {
         filter: &EventFilter,
         page: &PageRequest,
     ) -> StoreResult<Page<Event>> {
-        let filter = event_filter(filter);
-        let read = PageRead { filter, backwards: true, ..PageRead::of(project_pk(project_id), "EVENT#", page) };
-        let (items, more) = self.query_page(read).await?;
-        let events = items.iter().map(event_from).collect::<StoreResult<Vec<_>>>()?;
-        let next = more.then(|| events.last().map(|e| Cursor { after: e.id.to_string() })).flatten();
-        Ok(Page { items: events, next })
+        let Some((index, partition)) = event_partition(project_id, filter.kind, filter.invitation_id) else {
+            let read = PageRead { backwards: true, ..PageRead::of(project_pk(project_id), "EVENT#", page) };
+            let (items, more) = self.query_page(read).await?;
+            let events = items.iter().map(event_from).collect::<StoreResult<Vec<_>>>()?;
+            let next = more.then(|| events.last().map(|e| Cursor { after: e.id.to_string() })).flatten();
+            return Ok(Page { items: events, next });
+        };
+        let after = page.after.as_ref().map(|cursor| {
+            let sort_key = format!("EVENT#{}", cursor.after);
+            (key(project_pk(project_id), sort_key.clone()), sort_key)
+        });
+        let read = PageRead {
+            backwards: true,
+            ..PageRead::of_index(index, partition, SortKeys::Prefix("EVENT#"), after, page.limit)
+        };
+        let (index_items, more) = self.query_page(read).await?;
+        let keys: Vec<Item> = index_items.iter().map(|item| table_key(item)).collect::<StoreResult<_>>()?;
+        let mut events = self.batch_get(keys).await?.iter().map(event_from).collect::<StoreResult<Vec<_>>>()?;
+        events.sort_by(|a, b| b.id.cmp(&a.id));
+        let next = more.then(|| index_items.last().map(|item| index_cursor(item, index, "EVENT#"))).flatten();
+        Ok(Page { items: events, next: next.transpose()? })
     }
 
     async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>> {

@@ -1,16 +1,13 @@
 //! Reads: consistent batch reads that never pass off an unread key as missing, and pages of a
 //! partition in sort-key order.
 
-use super::items::{key, n, s, Item};
+use super::items::{key, s, Index, Item};
 use super::transactions::backoff;
 use super::{from_sdk, internal, DynamoStore};
 use crate::cause::Cause;
-use crate::domain::timestamp::to_millis;
-use crate::domain::{Cursor, InvitationStatus};
-use crate::store::{EventFilter, StoreError, StoreResult};
+use crate::store::{StoreError, StoreResult};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use std::collections::HashMap;
-use time::OffsetDateTime;
 
 /// BatchGetItem rounds for keys DynamoDB left unprocessed (it does so under throttling).
 const UNPROCESSED_RETRIES: u32 = 10;
@@ -77,37 +74,38 @@ impl DynamoStore {
         }
     }
 
-    /// Reads one page of a partition in sort-key order (or backwards), applying an optional
-    /// filter, fetching `limit + 1` matches to know whether more follow. Only the `projection`
-    /// attributes are read, all of them when it is empty.
+    /// Reads one page of a partition (of the table or of an index) in sort-key order, or
+    /// backwards: `limit + 1` items to know whether more follow, no filter, so the items read are
+    /// the items returned (plus one). Only the `projection` attributes are read, all of them when
+    /// it is empty (an index has only keys).
     pub(super) async fn query_page(&self, read: PageRead<'_>) -> StoreResult<(Vec<Item>, bool)> {
-        let PageRead { pk, sk_prefix, after, filter, projection, limit, backwards } = read;
-        let mut start = after.map(|c| key(pk.clone(), format!("{sk_prefix}{}", c.after)));
+        let PageRead { index, pk, sort_keys, start, projection, limit, backwards } = read;
+        let (pk_name, sk_name) = index.map_or(("PK", "SK"), |index| (index.pk(), index.sk()));
+        let (condition, mut values) = match sort_keys {
+            SortKeys::Prefix(prefix) => ("begins_with(#sk, :a)", vec![(":a", s(prefix))]),
+            SortKeys::Above(bound) => ("#sk > :a", vec![(":a", s(bound))]),
+            SortKeys::Between(low, high) => ("#sk BETWEEN :a AND :b", vec![(":a", s(low)), (":b", s(high))]),
+        };
+        values.push((":pk", s(pk)));
+        let values: HashMap<String, AttributeValue> = values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let mut names = HashMap::from([("#pk".to_owned(), pk_name.to_owned()), ("#sk".to_owned(), sk_name.to_owned())]);
+        names.extend(projection.iter().map(|name| (format!("#_{name}"), (*name).to_owned())));
+        let projection = projection.iter().map(|name| format!("#_{name}")).collect::<Vec<_>>().join(", ");
+        let mut start = start;
         let mut items = Vec::new();
         loop {
-            let mut names = HashMap::from([("#pk".to_owned(), "PK".to_owned()), ("#sk".to_owned(), "SK".to_owned())]);
-            let mut values = HashMap::from([(":pk".to_owned(), s(pk.clone())), (":prefix".to_owned(), s(sk_prefix))]);
-            let mut query = self
+            let out = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .limit((limit + 1 - items.len()).max(1) as i32 * if filter.is_some() { 4 } else { 1 })
+                .set_index_name(index.map(|index| index.name().to_owned()))
+                .key_condition_expression(format!("#pk = :pk AND {condition}"))
+                .limit((limit + 1 - items.len()) as i32)
                 .scan_index_forward(!backwards)
-                .set_exclusive_start_key(start.take());
-            if let Some(filter) = &filter {
-                names.extend(filter.names.clone());
-                values.extend(filter.values.clone());
-                query = query.filter_expression(&filter.expression);
-            }
-            if !projection.is_empty() {
-                names.extend(projection.iter().map(|name| (format!("#_{name}"), (*name).to_owned())));
-                let expression = projection.iter().map(|name| format!("#_{name}")).collect::<Vec<_>>().join(", ");
-                query = query.projection_expression(expression);
-            }
-            let out = query
-                .set_expression_attribute_names(Some(names))
-                .set_expression_attribute_values(Some(values))
+                .set_exclusive_start_key(start.take())
+                .set_projection_expression((!projection.is_empty()).then(|| projection.clone()))
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
                 .send()
                 .await
                 .map_err(from_sdk)?;
@@ -116,6 +114,7 @@ impl DynamoStore {
                 items.truncate(limit);
                 return Ok((items, true));
             }
+            // Fewer than asked and a key to go on from: DynamoDB stopped at its 1 MB page.
             match out.last_evaluated_key {
                 Some(key) => start = Some(key),
                 None => return Ok((items, false)),
@@ -124,68 +123,56 @@ impl DynamoStore {
     }
 }
 
-/// One page to read from a partition.
+/// One page to read from a partition of the table or of an index.
 pub(super) struct PageRead<'a> {
+    pub index: Option<Index>,
     pub pk: String,
-    pub sk_prefix: &'a str,
-    pub after: Option<&'a Cursor>,
-    pub filter: Option<Filter>,
+    pub sort_keys: SortKeys<'a>,
+    /// Where the page starts (after this key): the table's key, and the index's with it.
+    pub start: Option<Item>,
     pub projection: &'a [&'a str],
     pub limit: usize,
     /// Newest first, for sort keys that are UUIDv7s.
     pub backwards: bool,
 }
 
+/// Which sort keys of the partition a page reads.
+pub(super) enum SortKeys<'a> {
+    Prefix(&'a str),
+    Above(String),
+    Between(String, String),
+}
+
 impl<'a> PageRead<'a> {
-    /// A page of the partition's items under `sk_prefix`, oldest first, unfiltered, all attributes.
+    /// A page of the table's partition `pk`, items under `sk_prefix` in order, all attributes,
+    /// starting after the cursor's key.
     pub fn of(pk: String, sk_prefix: &'a str, page: &'a crate::domain::PageRequest) -> Self {
+        let start = page.after.as_ref().map(|cursor| key(pk.clone(), format!("{sk_prefix}{}", cursor.after)));
         PageRead {
+            index: None,
             pk,
-            sk_prefix,
-            after: page.after.as_ref(),
-            filter: None,
+            sort_keys: SortKeys::Prefix(sk_prefix),
+            start,
             projection: &[],
             limit: page.limit,
             backwards: false,
         }
     }
-}
 
-pub(super) struct Filter {
-    expression: String,
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-}
-
-/// The status filter, with Pending and Expired judged against `now` as `matches_status` does.
-pub(super) fn status_filter(status: InvitationStatus, now: OffsetDateTime) -> Filter {
-    let names = HashMap::from([("#status".to_owned(), "status".to_owned())]);
-    let pending = || (":pending".to_owned(), n(InvitationStatus::Pending.code()));
-    let now_value = || (":now".to_owned(), n(to_millis(now)));
-    let (expression, values) = match status {
-        InvitationStatus::Pending => ("#status = :pending AND expires_at > :now", vec![pending(), now_value()]),
-        InvitationStatus::Expired => (
-            "#status = :expired OR (#status = :pending AND expires_at <= :now)",
-            vec![pending(), now_value(), (":expired".to_owned(), n(InvitationStatus::Expired.code()))],
-        ),
-        other => ("#status = :status", vec![(":status".to_owned(), n(other.code()))]),
-    };
-    Filter { expression: expression.to_owned(), names, values: values.into_iter().collect() }
-}
-
-/// The event list's filter: by type, by invitation, or both.
-pub(super) fn event_filter(wanted: &EventFilter) -> Option<Filter> {
-    let mut clauses = Vec::new();
-    let mut names = HashMap::new();
-    let mut values = HashMap::new();
-    if let Some(kind) = wanted.kind {
-        clauses.push("#type = :type");
-        names.insert("#type".to_owned(), "type".to_owned());
-        values.insert(":type".to_owned(), s(kind.as_str()));
+    /// A page of an index's partition `pk`, starting after the item `after` (its table key and
+    /// its index sort key).
+    pub fn of_index(
+        index: Index,
+        pk: String,
+        sort_keys: SortKeys<'a>,
+        after: Option<(Item, String)>,
+        limit: usize,
+    ) -> Self {
+        let start = after.map(|(mut table_key, index_sk)| {
+            table_key.insert(index.pk().to_owned(), s(pk.clone()));
+            table_key.insert(index.sk().to_owned(), s(index_sk));
+            table_key
+        });
+        PageRead { index: Some(index), pk, sort_keys, start, projection: &[], limit, backwards: false }
     }
-    if let Some(id) = wanted.invitation_id {
-        clauses.push("invitation_id = :invitation");
-        values.insert(":invitation".to_owned(), s(id.to_string()));
-    }
-    (!clauses.is_empty()).then(|| Filter { expression: clauses.join(" AND "), names, values })
 }
