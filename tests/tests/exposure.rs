@@ -200,6 +200,34 @@ async fn my_invitations_come_a_page_at_a_time() {
 }
 
 #[tokio::test]
+async fn a_page_of_my_invitations_is_full_while_more_follow() {
+    let api = Api::new().await;
+    let jane = user_with_email(&unique_email("jane"));
+    let invite_jane = || async {
+        let (owner, pid) = api.project().await;
+        api.invite(&owner, &pid, jane.email.as_deref().unwrap(), "editor").await
+    };
+    for _ in 0..3 {
+        invite_jane().await;
+    }
+    // Those three lapse; their markers stay a while, first in project order.
+    api.clock.advance(time::Duration::days(15));
+    let mut live = Vec::new();
+    for _ in 0..3 {
+        live.push(invite_jane().await);
+    }
+    let ids = |reply: &Reply| -> Vec<String> {
+        reply.body.as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let first = api.call("GET", "/api/v1/me/invitations?limit=2", None, Some(&jane)).await;
+    assert_eq!(ids(&first), live[..2]);
+    let next = first.header("link").unwrap().split(['<', '>']).nth(1).unwrap().to_owned();
+    let second = api.call("GET", &next, None, Some(&jane)).await;
+    assert_eq!(ids(&second), live[2..]);
+    assert!(second.header("link").is_none());
+}
+
+#[tokio::test]
 async fn django_rest_framework_clients_may_send_forms() {
     let api = Api::new().await;
     let (owner, pid) = api.project().await;

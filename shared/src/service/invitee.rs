@@ -20,16 +20,27 @@ impl Invitations {
     }
 
     /// A page of the pending, unexpired invitations for the caller's verified email, across
-    /// projects, in project order.
+    /// projects, in project order. A page is full unless it is the last: the markers of lapsed
+    /// invitations (kept a while after, at most the address's pending quota of them) are skipped
+    /// by reading on.
     #[tracing::instrument(skip_all)]
     pub async fn my_invitations(&self, caller: &Caller, page: &PageRequest) -> Result<Page<Invitation>, AppError> {
         let email = Self::verified_email(caller)?;
-        let markers = self.store.pending_page(&email, page).await?;
-        let keys: Vec<_> = markers.items.iter().map(PendingInvitation::key).collect();
         let now = self.clock.now();
-        let invitations = self.store.invitations_by_key(&keys).await?;
-        let items = invitations.into_iter().filter(|i| i.status_at(now) == InvitationStatus::Pending).collect();
-        Ok(Page { items, next: markers.next })
+        let mut items: Vec<Invitation> = Vec::new();
+        let mut next = PageRequest { limit: page.limit, after: page.after.clone() };
+        loop {
+            let markers = self.store.pending_page(&email, &next).await?;
+            let unexpired = markers.items.iter().filter(|m| m.expires_at > now);
+            let keys: Vec<_> = unexpired.map(PendingInvitation::key).collect();
+            let invitations = self.store.invitations_by_key(&keys).await?;
+            items.extend(invitations.into_iter().filter(|i| i.status_at(now) == InvitationStatus::Pending));
+            let Some(cursor) = markers.next else { return Ok(Page { items, next: None }) };
+            if items.len() == page.limit {
+                return Ok(Page { items, next: Some(cursor) });
+            }
+            next = PageRequest { limit: page.limit - items.len(), after: Some(cursor) };
+        }
     }
 
     /// The invitation, if it is addressed to the caller's verified email.
