@@ -17,6 +17,7 @@ use invitations::store::dynamodb::DynamoStore;
 use invitations::store::Store;
 use invitations::{Caller, Invitations, ProjectId, Role, Settings, UserId};
 use local_server::Claims;
+use proxy::{Meter, TestCa, Usage};
 use runtime_api::{Invocation, Report, RuntimeApi};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -33,6 +34,8 @@ const BENCH_QUOTAS: [(&str, &str); 4] = [
     ("QUOTA_PROJECTS_PER_USER", "10000"),
 ];
 
+const TLS_FLOOR: &str = "floor + one TLS request";
+
 /// Invitations per page in the list benchmark.
 const LIST_PAGE: usize = 50;
 const FUNCTIONS: &str = "create-invitation,list-invitations,accept-invitation,post-confirmation";
@@ -45,6 +48,10 @@ struct Args {
     moto: String,
     rounds: usize,
     warm: usize,
+    /// Pending invitations per sign-up in the sign-up section (empty: no section).
+    sign_ups: Vec<usize>,
+    /// Invitations per project in the lists section (empty: no section).
+    lists: Vec<usize>,
 }
 
 fn args() -> Args {
@@ -62,11 +69,14 @@ fn args() -> Args {
         moto: get("moto"),
         rounds: map.get("rounds").map_or(21, |r| r.parse().unwrap()),
         warm: map.get("warm").map_or(100, |r| r.parse().unwrap()),
+        sign_ups: sizes(map.get("sign-ups")),
+        lists: sizes(map.get("lists")),
     }
 }
 
-fn host_port(url: &str) -> String {
-    url.trim_start_matches("http://").trim_end_matches('/').to_owned()
+/// `1,10,100` → the sizes; absent or empty → none.
+fn sizes(raw: Option<&String>) -> Vec<usize> {
+    raw.map(|raw| raw.split(',').filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect()).unwrap_or_default()
 }
 
 /// CPU time the process has used so far, from every thread's schedstat (nanoseconds).
@@ -310,24 +320,38 @@ struct Samples {
     warm_cpu: Vec<f64>,
     hwm_kb: u64,
     foreign_connections: usize,
-    calls: BTreeMap<String, usize>,
+    /// What the counted invokes did through the proxies, in all.
+    usage: Usage,
     invokes_counted: usize,
     failures: usize,
+    /// How many items the last API response listed (a JSON array body).
+    last_items: usize,
 }
 
+impl Samples {
+    /// AWS calls per invoke, by operation.
+    fn calls_per_invoke(&self) -> String {
+        per_invoke(&self.usage, self.invokes_counted)
+    }
+}
+
+fn per_invoke(usage: &Usage, invokes: usize) -> String {
+    if invokes == 0 || usage.calls.is_empty() {
+        return "0".to_owned();
+    }
+    let calls = usage.calls.iter().map(|(op, n)| format!("{op} {:.2}", *n as f64 / invokes as f64));
+    calls.collect::<Vec<_>>().join(", ")
+}
+
+/// The TLS endpoints in front of the emulators, and what the functions are handed to trust them.
 struct Proxies {
     dynamodb: String,
     moto: String,
-    dynamodb_calls: proxy::Calls,
-    moto_calls: proxy::Calls,
-}
-
-fn all_calls(p: &Proxies) -> BTreeMap<String, usize> {
-    let mut calls = p.dynamodb_calls.snapshot();
-    for (k, v) in p.moto_calls.snapshot() {
-        *calls.entry(k).or_default() += v;
-    }
-    calls
+    meter: Meter,
+    /// The test CA (`AWS_CA_BUNDLE`), and the system's roots with it (`SSL_CERT_FILE`, for the
+    /// naive builds, which load the system's roots as most functions do).
+    ca_file: PathBuf,
+    system_and_ca_file: PathBuf,
 }
 
 async fn wait_next(api: &mut RuntimeApi) -> Option<Instant> {
@@ -375,7 +399,9 @@ async fn run_once(
         .env("AWS_SECRET_ACCESS_KEY", "bench")
         .env("AWS_ENDPOINT_URL_DYNAMODB", &proxies.dynamodb)
         .env("AWS_ENDPOINT_URL_SQS", &proxies.moto)
-        .env("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+        .env("AWS_CA_BUNDLE", &proxies.ca_file)
+        .env("FLOOR_TLS_URL", &proxies.dynamodb)
+        .env("SSL_CERT_FILE", &proxies.system_and_ca_file)
         .env("SSL_CERT_DIR", empty_dir)
         .env("RUST_LOG", "info")
         .envs(workload.env.iter().map(|(k, v)| (k, v)))
@@ -398,13 +424,14 @@ async fn run_once(
     for i in 0..invokes {
         let body = (workload.events)(*next_event);
         *next_event += 1;
-        let calls_before = all_calls(proxies);
+        let usage_before = proxies.meter.snapshot();
         let handed = Instant::now();
         api.invocations.send(Invocation { id: format!("req-{i}"), body }).await.unwrap();
         let Some((done, ok, response)) = wait_done(&mut api).await else {
             samples.failures += 1;
             break;
         };
+        samples.last_items = listed_items(&response);
         if !ok || response.contains("\"statusCode\":5") || response.contains("\"statusCode\":4") {
             samples.failures += 1;
             eprintln!("{}: unexpected response {response}", binary.display());
@@ -421,18 +448,19 @@ async fn run_once(
             samples.warm_latency.push((done - handed).as_secs_f64() * 1e3);
             samples.warm_cpu.push(cpu);
         }
-        let calls_after = all_calls(proxies);
-        for (op, n) in &calls_after {
-            let delta = n - calls_before.get(op).copied().unwrap_or(0);
-            if delta > 0 {
-                *samples.calls.entry(op.clone()).or_default() += delta;
-            }
-        }
+        samples.usage.add(&proxies.meter.snapshot().since(&usage_before));
         samples.invokes_counted += 1;
     }
     samples.hwm_kb = samples.hwm_kb.max(vm_hwm_kb(pid));
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// The number of items in an API Gateway response whose body is a JSON array.
+fn listed_items(response: &str) -> usize {
+    let response: Value = serde_json::from_str(response).unwrap_or_default();
+    let body: Value = serde_json::from_str(response["body"].as_str().unwrap_or_default()).unwrap_or_default();
+    body.as_array().map_or(0, Vec::len)
 }
 
 fn percentile(values: &[f64], p: f64) -> f64 {
@@ -459,16 +487,21 @@ async fn main() {
         aws_sdk_dynamodb::config::Builder::from(&aws).endpoint_url(&args.dynamodb).build(),
     );
     let sqs = aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&aws).endpoint_url(&args.moto).build());
-    let dynamodb_calls = proxy::Calls::default();
-    let moto_calls = proxy::Calls::default();
-    let proxies = Proxies {
-        dynamodb: proxy::start(host_port(&args.dynamodb), dynamodb_calls.clone()).await,
-        moto: proxy::start(host_port(&args.moto), moto_calls.clone()).await,
-        dynamodb_calls,
-        moto_calls,
-    };
     let empty_dir = std::env::temp_dir().join(format!("bench-empty-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&empty_dir).unwrap();
+    let ca = TestCa::new();
+    let (ca_file, system_and_ca_file) = (empty_dir.join("../bench-ca.pem"), empty_dir.join("../bench-roots.pem"));
+    std::fs::write(&ca_file, &ca.pem).unwrap();
+    let system = std::fs::read_to_string("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default();
+    std::fs::write(&system_and_ca_file, format!("{system}\n{}", ca.pem)).unwrap();
+    let meter = Meter::default();
+    let proxies = Proxies {
+        dynamodb: proxy::start(&args.dynamodb, meter.clone(), Some(ca.server.clone())).await,
+        moto: proxy::start(&args.moto, meter.clone(), Some(ca.server.clone())).await,
+        meter,
+        ca_file,
+        system_and_ca_file,
+    };
 
     let table = format!("bench-{}", uuid::Uuid::new_v4().simple());
     let store = DynamoStore::new(dynamodb.clone(), table.clone());
@@ -493,8 +526,10 @@ async fn main() {
 
     // (label, binary, workload); every variant runs each round, interleaved.
     let per_binary = args.warm + 1 + args.rounds;
-    let mut variants: Vec<(String, PathBuf, Workload)> =
-        vec![("floor (hello world)".into(), args.release.join("bench-floor"), workload("floor", &fixture, 0).await)];
+    let mut variants: Vec<(String, PathBuf, Workload)> = vec![
+        ("floor (hello world)".into(), args.release.join("bench-floor"), workload("floor", &fixture, 0).await),
+        (TLS_FLOOR.into(), args.release.join("bench-floor-tls"), workload("floor", &fixture, 0).await),
+    ];
     for name in &args.functions {
         variants.push((name.clone(), args.release.join(name), workload(name, &fixture, per_binary).await));
         if let Some(naive) = &args.naive {
@@ -513,100 +548,222 @@ async fn main() {
 
     let floor_wall = percentile(&samples[0].init_wall, 0.5);
     let floor_cpu = percentile(&samples[0].init_cpu, 0.5);
+    let tls_floor = percentile(&samples[1].init_cpu, 0.5) + percentile(&samples[1].first_cpu, 0.5);
     println!();
     println!(
         "Lambda cold start and invoke figures, x86_64, {} cold starts each (interleaved round-robin), {} warm invokes; \
-         every binary run with SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt and an empty SSL_CERT_DIR (one bundle, as on Amazon Linux). \
-         CPU from /proc/<pid>/task/*/schedstat; times in ms, medians unless marked.",
+         DynamoDB Local and moto behind TLS 1.3 endpoints (rustls, a test CA handed over in AWS_CA_BUNDLE; the naive \
+         builds load it with the system's roots from SSL_CERT_FILE, as on Amazon Linux). The TLS floor is the hello-world \
+         binary making one request over TLS with a minimal rustls client. CPU from /proc/<pid>/task/*/schedstat; times in \
+         ms, medians unless marked; capacity units per invoke as DynamoDB Local reports them (ReturnConsumedCapacity).",
         args.rounds, args.warm
     );
     println!();
-    println!("| binary | init CPU | init CPU − floor | init wall p50 (×floor) | init wall p90 | 1st request CPU | init + 1st CPU | warm invoke p50 | warm CPU | peak RSS MB | stripped MB | zipped MB | linked | AWS calls / invoke | conns in init | failures |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| binary | init CPU | init CPU − floor | init wall p50 (×floor) | init wall p90 | 1st request CPU | init + 1st CPU | − TLS floor | warm invoke p50 | warm CPU | peak RSS MB | stripped MB | zipped MB | linked | AWS calls / invoke | RCU / invoke | WCU / invoke | conns in init | failures |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for ((label, binary, _), s) in variants.iter().zip(&samples) {
         let (size, zipped, linked) = file_facts(binary);
         let init_cpu = percentile(&s.init_cpu, 0.5);
         let first = percentile(&s.first_cpu, 0.5);
         let wall = percentile(&s.init_wall, 0.5);
-        let calls = if s.invokes_counted == 0 || s.calls.is_empty() {
-            "0".to_owned()
-        } else {
-            s.calls
-                .iter()
-                .map(|(op, n)| format!("{op} {:.2}", *n as f64 / s.invokes_counted as f64))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let invokes = s.invokes_counted.max(1) as f64;
         println!(
-            "| {label} | {init_cpu:.2} | {:+.2} | {wall:.2} ({:.2}×) | {:.2} | {first:.2} | {:.2} | {:.2} | {:.3} | {:.1} | {:.2} | {:.2} | {linked} | {calls} | {} | {} |",
+            "| {label} | {init_cpu:.2} | {:+.2} | {wall:.2} ({:.2}×) | {:.2} | {first:.2} | {:.2} | {:+.2} | {:.2} | {:.3} | {:.1} | {:.2} | {:.2} | {linked} | {} | {:.2} | {:.2} | {} | {} |",
             init_cpu - floor_cpu,
             wall / floor_wall,
             percentile(&s.init_wall, 0.9),
             init_cpu + first,
+            init_cpu + first - tls_floor,
             percentile(&s.warm_latency, 0.5),
             percentile(&s.warm_cpu, 0.5),
             s.hwm_kb as f64 / 1024.0,
             size as f64 / 1e6,
             zipped as f64 / 1e6,
+            s.calls_per_invoke(),
+            s.usage.read_units / invokes,
+            s.usage.write_units / invokes,
             s.foreign_connections,
             s.failures,
         );
     }
-    if args.functions.iter().any(|f| f == "post-confirmation") {
-        sign_up_with_many_invitations(&args, &fixture, &proxies, &dynamodb, &empty_dir).await;
+    let bench = Bench {
+        args: &args,
+        fixture: &fixture,
+        proxies: &proxies,
+        dynamodb: &dynamodb,
+        sqs: &sqs,
+        empty_dir: &empty_dir,
+    };
+    if !args.sign_ups.is_empty() {
+        sign_ups_at_scale(&bench, &args.sign_ups).await;
+    }
+    if !args.lists.is_empty() {
+        lists_at_scale(&bench, &args.lists).await;
     }
     let _ = std::fs::remove_dir_all(&empty_dir);
 }
 
-/// Sign-up with many pending invitations: a cold and a warm sign-up per round.
-async fn sign_up_with_many_invitations(
-    args: &Args,
-    fixture: &Fixture,
-    proxies: &Proxies,
-    dynamodb: &aws_sdk_dynamodb::Client,
-    empty_dir: &Path,
-) {
-    const SIGN_UP_INVITATIONS: usize = 100;
-    // Each sign-up needs 100 fresh invitations: a few rounds give a stable median.
-    let rounds = args.rounds.min(7);
-    let users = signing_up(fixture, rounds * 2, SIGN_UP_INVITATIONS).await;
-    let events_for = users.clone();
-    let mut sign_up = Workload {
-        env: vec![
-            ("TABLE_NAME".to_owned(), fixture.table.clone()),
-            ("RECONCILE_QUEUE_URL".to_owned(), fixture.reconcile_queue.clone()),
-        ],
-        events: Box::new(move |i| confirmation_event(&events_for[i])),
-    };
-    let binary = args.release.join("post-confirmation");
-    let mut samples = Samples::default();
-    let mut cursor = 0;
-    for _ in 0..rounds {
-        run_once(&binary, &mut sign_up, &mut cursor, 2, proxies, &mut samples, empty_dir).await;
-    }
-    let store = DynamoStore::new(dynamodb.clone(), fixture.table.clone());
-    let mut left_pending = 0;
-    for user in &users {
-        left_pending += store.pending_for_email(user.email.as_deref().unwrap()).await.unwrap().len();
-    }
-    let calls = samples
-        .calls
-        .iter()
-        .map(|(op, n)| format!("{op} {:.2}", *n as f64 / samples.invokes_counted as f64))
-        .collect::<Vec<_>>()
-        .join(", ");
+/// An SQS event with one message, as Lambda's poller delivers it.
+fn sqs_event(body: &str) -> String {
+    json!({"Records": [{
+        "messageId": uuid::Uuid::new_v4().to_string(), "receiptHandle": "bench", "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"},
+        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:reconcile", "awsRegion": "us-east-1"
+    }]})
+    .to_string()
+}
+
+/// The environment every benchmarked function gets: the table and the wide quotas.
+fn function_env(fixture: &Fixture) -> Vec<(String, String)> {
+    let mut env = vec![("TABLE_NAME".to_owned(), fixture.table.clone())];
+    env.extend(BENCH_QUOTAS.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
+    env
+}
+
+/// Sign-up with 1, 10, 100 and 1,000 pending invitations, each in its own project: a cold
+/// post-confirmation invoke accepts what fits in its deadline and hands the rest off; then a cold
+/// reconcile-signups invoke with the handed-off message, as the reconcile queue would deliver it.
+async fn sign_ups_at_scale(bench: &Bench<'_>, sizes: &[usize]) {
+    let (fixture, proxies) = (bench.fixture, bench.proxies);
     println!();
     println!(
-        "Sign-up acceptance: post-confirmation accepting {SIGN_UP_INVITATIONS} pending invitations in {SIGN_UP_INVITATIONS} projects, \
-         {} sign-ups on a cold start and {} on a warm one: cold invoke p50 {:.0} ms (p90 {:.0}), warm invoke p50 {:.0} ms (p90 {:.0}); \
-         AWS calls per sign-up: {calls}; invitations left pending: {left_pending} of {}; failures: {}.",
-        samples.first_latency.len(),
-        samples.warm_latency.len(),
-        percentile(&samples.first_latency, 0.5),
-        percentile(&samples.first_latency, 0.9),
-        percentile(&samples.warm_latency, 0.5),
-        percentile(&samples.warm_latency, 0.9),
-        users.len() * SIGN_UP_INVITATIONS,
-        samples.failures,
+        "Sign-up at scale: one new user with N pending invitations in N projects; the trigger (cold start) accepts \
+         what fits in its {} ms deadline and hands the rest to the reconcile queue, whose function (cold start) \
+         finishes. End to end: from handing the trigger its event to the last acceptance written.",
+        post_confirmation_deadline_ms()
     );
+    println!();
+    println!("| pending | trigger invoke ms | accepted by the trigger | handed off | reconcile invoke ms | end to end ms | left pending | AWS calls | RCU | WCU | failures |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    let store = DynamoStore::new(bench.dynamodb.clone(), fixture.table.clone());
+    for &n in sizes {
+        let user = signing_up(fixture, 1, n).await.remove(0);
+        let email = user.email.clone().unwrap();
+        let before = proxies.meter.snapshot();
+        let mut trigger = Workload {
+            env: [function_env(fixture), vec![("RECONCILE_QUEUE_URL".to_owned(), fixture.reconcile_queue.clone())]]
+                .concat(),
+            events: Box::new(move |_| confirmation_event(&user)),
+        };
+        let mut samples = Samples::default();
+        let started = Instant::now();
+        let binary = bench.args.release.join("post-confirmation");
+        run_once(&binary, &mut trigger, &mut 0, 1, proxies, &mut samples, bench.empty_dir).await;
+        let left_after_trigger = store.pending_for_email(&email).await.unwrap().len();
+        let handed = bench.sqs.receive_message().queue_url(&fixture.reconcile_queue).send().await.unwrap();
+        let handed: Vec<String> = handed.messages.unwrap_or_default().into_iter().filter_map(|m| m.body).collect();
+        let mut reconcile_ms = String::from("-");
+        if let Some(body) = handed.first().cloned() {
+            let mut reconcile = Workload { env: function_env(fixture), events: Box::new(move |_| sqs_event(&body)) };
+            let mut reconciled = Samples::default();
+            let binary = bench.args.release.join("reconcile-signups");
+            run_once(&binary, &mut reconcile, &mut 0, 1, proxies, &mut reconciled, bench.empty_dir).await;
+            reconcile_ms = format!("{:.0}", percentile(&reconciled.first_latency, 0.5));
+            samples.failures += reconciled.failures;
+        }
+        let end_to_end = started.elapsed().as_secs_f64() * 1e3;
+        let left = store.pending_for_email(&email).await.unwrap().len();
+        let usage = proxies.meter.snapshot().since(&before);
+        println!(
+            "| {n} | {:.0} | {} | {} | {reconcile_ms} | {end_to_end:.0} | {left} | {} | {:.1} | {:.1} | {} |",
+            percentile(&samples.first_latency, 0.5),
+            n - left_after_trigger,
+            if handed.is_empty() { "no" } else { "yes" },
+            usage.call_count(),
+            usage.read_units,
+            usage.write_units,
+            samples.failures,
+        );
+    }
+}
+
+fn post_confirmation_deadline_ms() -> u64 {
+    2500
+}
+
+/// Filtered lists in projects of 100, 1,000 and 10,000 invitations, 20 of them pending and the
+/// rest expired: what one page costs, warm, whatever the project's size.
+async fn lists_at_scale(bench: &Bench<'_>, sizes: &[usize]) {
+    const PENDING: usize = 20;
+    let (fixture, proxies) = (bench.fixture, bench.proxies);
+    println!();
+    println!(
+        "Lists at scale: a project of N invitations, {PENDING} pending and the rest expired; each request warm, 5 \
+         invokes (after a cold one), per request: items returned, items DynamoDB read (Query ScannedCount plus the \
+         items fetched by key), read capacity units, AWS calls."
+    );
+    println!();
+    println!(
+        "| invitations in the project | request | items returned | items read | RCU | AWS calls | warm invoke p50 ms |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let store: Arc<dyn Store> = Arc::new(DynamoStore::new(bench.dynamodb.clone(), fixture.table.clone()));
+    let wide = invitations::domain::Quotas {
+        invitations_per_project_per_day: 1_000_000,
+        invitations_per_inviter_per_day: 1_000_000,
+        pending_per_address: 1_000,
+        projects_per_user: 1_000_000,
+    };
+    let setup_settings = Settings { quotas: wide, ..Settings::default() };
+    let month_ago = invitations::clock::ManualClock::new(time::OffsetDateTime::now_utc() - time::Duration::days(30));
+    let past = Invitations::new(store.clone(), Arc::new(month_ago), setup_settings.clone());
+    let present = Invitations::new(store, Arc::new(SystemClock), setup_settings);
+    for &n in sizes {
+        let owner = &fixture.owner;
+        let pid = present.create_project(owner, project_named(&format!("Lists {n}"))).await.unwrap().id;
+        let create = |app: &Invitations, count: usize| {
+            let (app, pid) = (app.clone(), pid.clone());
+            async move {
+                futures::stream::iter(0..count)
+                    .map(|_| {
+                        let (app, pid) = (app.clone(), pid.clone());
+                        async move { app.create_invitation(owner, &pid, editor(&unique_email("listed"))).await.unwrap() }
+                    })
+                    .buffer_unordered(16)
+                    .collect::<Vec<_>>()
+                    .await
+            }
+        };
+        create(&past, n - PENDING).await;
+        create(&present, PENDING).await;
+        let requests = [
+            ("list-invitations", "GET /api/v1/projects/{pk}/invitations", "invitations", "status=1&limit=50"),
+            ("list-invitations", "GET /api/v1/projects/{pk}/invitations", "invitations", "status=5&limit=50"),
+            ("list-invitations", "GET /api/v1/projects/{pk}/invitations", "invitations", "limit=50"),
+            ("list-events", "GET /api/v1/projects/{pk}/events", "events", "type=invitation.created&limit=50"),
+            ("list-events", "GET /api/v1/projects/{pk}/events", "events", "type=invitation.revoked&limit=50"),
+        ];
+        for (function, route, resource, query) in requests {
+            let (pid, owner) = (pid.clone(), owner.clone());
+            let path = format!("/api/v1/projects/{pid}/{resource}");
+            let mut workload = Workload {
+                env: function_env(fixture),
+                events: Box::new(move |_| api_event(route, "GET", &path, query, json!({"pk": pid}), None, &owner)),
+            };
+            let mut samples = Samples::default();
+            let binary = bench.args.release.join(function);
+            run_once(&binary, &mut workload, &mut 0, 6, proxies, &mut samples, bench.empty_dir).await;
+            // The cold invoke's calls included: per invoke they are the same.
+            let invokes = samples.invokes_counted.max(1) as f64;
+            println!(
+                "| {n} | `{resource}?{query}` | {} | {:.0} | {:.1} | {} | {:.1} |",
+                samples.last_items,
+                samples.usage.items_read as f64 / invokes,
+                samples.usage.read_units / invokes,
+                samples.calls_per_invoke(),
+                percentile(&samples.warm_latency, 0.5),
+            );
+        }
+    }
+}
+
+/// What the sections after the main table share.
+struct Bench<'a> {
+    args: &'a Args,
+    fixture: &'a Fixture,
+    proxies: &'a Proxies,
+    dynamodb: &'a aws_sdk_dynamodb::Client,
+    sqs: &'a aws_sdk_sqs::Client,
+    empty_dir: &'a Path,
 }

@@ -11,7 +11,7 @@
 //! | 4 | create an invitation, one pending per (project, email) | invitation `PROJECT#<pid>`/`INVITATION#<uuidv7>` + marker `INVITEE#<email>`/`PROJECT#<pid>`, with ConditionChecks on the inviter's rank and the project's allow-list | TransactWrite |
 //! | 5 | an invitation (and the caller's membership) | `PROJECT#<pid>`/`INVITATION#<id>`: the project is part of the key, so an id from another project reaches nothing | BatchGet / Get, consistent |
 //! | 6 | list a project's invitations in time order | `PK = PROJECT#<pid>`, `begins_with(SK, INVITATION#)` | Query |
-//! | 6b | by status: pending and expired by expiry, split at now; the others by creation | index `GSI1`: `PROJECT#<pid>#EXPIRING`/`EXPIRES#<expiry key>` (stored pending or expired), `PROJECT#<pid>#STATUS#<code>`/`INVITATION#<id>` | Query on the index (keys only) for a page, then BatchGet, consistent |
+//! | 6b | by status: pending and expired by expiry, split at now; the others by creation | index `GSI1`: `PROJECT#<pid>#EXPIRING`/`EXPIRES#<expiry key>` (stored pending or expired), `PROJECT#<pid>#STATUS#<code>`/`INVITATION#<id>` | Query on the index (keys only) for a page, then BatchGet (eventually consistent, as the index is) |
 //! | 7 | pending invitations for an email (sign-up; a page of them for `/me/invitations`) | markers under `PK = INVITEE#<email>`, `ttl` 30 days after expiry | Query, consistent (no GSI) |
 //! | 7b | those invitations and the user's memberships of their projects | invitation and member keys | BatchGet, consistent |
 //! | 8 | any transition | invitation Put conditioned on `version` (and `status = Pending`), marker kept in step | TransactWrite |

@@ -304,7 +304,7 @@ impl Store for DynamoStore {
         let (index_items, more) = self.query_page(read).await?;
         let keys: Vec<Item> = index_items.iter().map(|item| table_key(item)).collect::<StoreResult<_>>()?;
         let mut invitations =
-            self.batch_get(keys).await?.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
+            self.batch_get_eventually(keys).await?.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
         // The index is a moment behind the table: one that changed status since is left out.
         invitations.retain(|i| matches_status(i, Some(status), now));
         invitations.sort_by_key(|i| status_list_key(i, status));
@@ -335,7 +335,8 @@ impl Store for DynamoStore {
         };
         let (index_items, more) = self.query_page(read).await?;
         let keys: Vec<Item> = index_items.iter().map(|item| table_key(item)).collect::<StoreResult<_>>()?;
-        let mut events = self.batch_get(keys).await?.iter().map(event_from).collect::<StoreResult<Vec<_>>>()?;
+        let mut events =
+            self.batch_get_eventually(keys).await?.iter().map(event_from).collect::<StoreResult<Vec<_>>>()?;
         events.sort_by(|a, b| b.id.cmp(&a.id));
         let next = more.then(|| index_items.last().map(|item| index_cursor(item, index, "EVENT#"))).flatten();
         Ok(Page { items: events, next: next.transpose()? })

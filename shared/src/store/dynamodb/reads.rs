@@ -16,11 +16,21 @@ impl DynamoStore {
     /// Every item of `keys` that exists, read consistently. Keys still unprocessed after the
     /// retries make the read `Unavailable`: an unread item is never reported as absent.
     pub(super) async fn batch_get(&self, keys: Vec<Item>) -> StoreResult<Vec<Item>> {
+        self.batch_read(keys, true).await
+    }
+
+    /// [`DynamoStore::batch_get`], eventually consistent (half the read units): for a list page
+    /// whose keys came from an index, itself a moment behind the table.
+    pub(super) async fn batch_get_eventually(&self, keys: Vec<Item>) -> StoreResult<Vec<Item>> {
+        self.batch_read(keys, false).await
+    }
+
+    async fn batch_read(&self, keys: Vec<Item>, consistent: bool) -> StoreResult<Vec<Item>> {
         let mut found = Vec::new();
         for chunk in keys.chunks(100) {
             let mut pending = KeysAndAttributes::builder()
                 .set_keys(Some(chunk.to_vec()))
-                .consistent_read(true)
+                .consistent_read(consistent)
                 .build()
                 .map_err(internal)?;
             let mut attempt = 0;
