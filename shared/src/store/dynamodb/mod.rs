@@ -302,7 +302,7 @@ impl Store for DynamoStore {
         };
         let read = PageRead::of_index(Index::Gsi1, partition, sort_keys, after, page.limit);
         let (index_items, more) = self.query_page(read).await?;
-        let keys: Vec<Item> = index_items.iter().map(|item| table_key(item)).collect::<StoreResult<_>>()?;
+        let keys: Vec<Item> = index_items.iter().map(table_key).collect::<StoreResult<_>>()?;
         let mut invitations =
             self.batch_get_eventually(keys).await?.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
         // The index is a moment behind the table: one that changed status since is left out.
@@ -334,10 +334,10 @@ impl Store for DynamoStore {
             ..PageRead::of_index(index, partition, SortKeys::Prefix("EVENT#"), after, page.limit)
         };
         let (index_items, more) = self.query_page(read).await?;
-        let keys: Vec<Item> = index_items.iter().map(|item| table_key(item)).collect::<StoreResult<_>>()?;
+        let keys: Vec<Item> = index_items.iter().map(table_key).collect::<StoreResult<_>>()?;
         let mut events =
             self.batch_get_eventually(keys).await?.iter().map(event_from).collect::<StoreResult<Vec<_>>>()?;
-        events.sort_by(|a, b| b.id.cmp(&a.id));
+        events.sort_by_key(|event| std::cmp::Reverse(event.id));
         let next = more.then(|| index_items.last().map(|item| index_cursor(item, index, "EVENT#"))).flatten();
         Ok(Page { items: events, next: next.transpose()? })
     }
