@@ -18,7 +18,7 @@ fn page_reads(calls: &[Call]) -> (&Call, usize) {
         .map(|call| {
             call.body["RequestItems"].as_object().unwrap().values().next().unwrap()["Keys"].as_array().unwrap().len()
         })
-        .last()
+        .next_back()
         .unwrap();
     (query, fetched)
 }
