@@ -6,9 +6,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-# FUNCTIONS (comma-separated) picks some of the four; NAIVE=0 leaves the naive builds out;
+# FUNCTIONS (comma-separated) picks some of the six; NAIVE=0 leaves the naive builds out;
 # SIGN_UPS and LISTS set the sizes of the sections after the table (empty: left out).
-IFS=, read -r -a functions <<< "${FUNCTIONS:-create-invitation,list-invitations,accept-invitation,post-confirmation}"
+IFS=, read -r -a functions <<< "${FUNCTIONS:-create-invitation,list-invitations,accept-invitation,post-confirmation,send-invitation-email,ses-events}"
 naive=()
 [ "${NAIVE:-1}" = 0 ] || naive=(--naive target/naive/release)
 

@@ -13,9 +13,13 @@ mod runtime_api;
 use futures::StreamExt;
 use invitations::clock::SystemClock;
 use invitations::domain::{DomainAllowList, Email, NewInvitation, NewProject, ProjectName};
+use invitations::mail::ses::SesMailer;
+use invitations::mail::templates::EmailTemplates;
+use invitations::queue::SendInvitationEmail;
+use invitations::service::{EmailDelivery, SendOutcome};
 use invitations::store::dynamodb::DynamoStore;
 use invitations::store::Store;
-use invitations::{Caller, Invitations, ProjectId, Role, Settings, UserId};
+use invitations::{Caller, Invitation, Invitations, ProjectId, Role, Settings, UserId};
 use local_server::Claims;
 use proxy::{Meter, TestCa, Usage};
 use runtime_api::{Invocation, Report, RuntimeApi};
@@ -38,7 +42,8 @@ const TLS_FLOOR: &str = "floor + one TLS request";
 
 /// Invitations per page in the list benchmark.
 const LIST_PAGE: usize = 50;
-const FUNCTIONS: &str = "create-invitation,list-invitations,accept-invitation,post-confirmation";
+const FUNCTIONS: &str =
+    "create-invitation,list-invitations,accept-invitation,post-confirmation,send-invitation-email,ses-events";
 
 struct Args {
     release: PathBuf,
@@ -156,6 +161,10 @@ struct Fixture {
     app: Invitations,
     owner: Caller,
     project: ProjectId,
+    /// A verified identity in moto's SES: the sender's `SENDER_EMAIL`.
+    sender: String,
+    dynamodb: aws_sdk_dynamodb::Client,
+    ses: aws_sdk_sesv2::Client,
 }
 
 fn api_event(
@@ -213,6 +222,65 @@ async fn pending(fixture: &Fixture, count: usize) -> Vec<(Caller, String)> {
         .buffer_unordered(16)
         .collect()
         .await
+}
+
+/// Invitations whose email is still to be sent, one per future invocation.
+async fn invited(fixture: &Fixture, count: usize) -> Vec<Invitation> {
+    futures::stream::iter(0..count)
+        .map(|_| async {
+            let invitation = editor(&unique_email("emailed"));
+            fixture.app.create_invitation(&fixture.owner, &fixture.project, invitation).await.expect("setup invitation")
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await
+}
+
+/// The email pipe's message for an invitation's send.
+fn send_message(invitation: &Invitation) -> String {
+    let message = SendInvitationEmail {
+        project_id: invitation.project_id.clone(),
+        invitation_id: invitation.id,
+        send_id: invitation.send_id,
+    };
+    serde_json::to_string(&message).unwrap()
+}
+
+/// Invitations emailed (in this process, straight to moto), each with the SES event of its
+/// delivery as the SES events queue delivers it: one per future invocation.
+async fn delivered(fixture: &Fixture, count: usize) -> Vec<String> {
+    let mailer = SesMailer::new(fixture.ses.clone(), fixture.sender.clone(), None);
+    let store = Arc::new(DynamoStore::new(fixture.dynamodb.clone(), fixture.table.clone()));
+    let delivery = EmailDelivery::new(
+        store,
+        Arc::new(SystemClock),
+        Settings::default(),
+        Arc::new(mailer),
+        EmailTemplates::default(),
+    );
+    let mut events = Vec::new();
+    for invitation in invited(fixture, count).await {
+        let message: SendInvitationEmail = serde_json::from_str(&send_message(&invitation)).unwrap();
+        let Ok(SendOutcome::Sent { message_id }) = delivery.deliver(&message, false).await else {
+            panic!("setup email not sent");
+        };
+        let detail = json!({
+            "eventType": "Delivery",
+            "mail": {
+                "timestamp": "2026-12-02T00:00:00Z", "source": fixture.sender, "messageId": message_id,
+                "destination": [invitation.email],
+                "tags": {"project_id": [invitation.project_id.as_str()], "invitation_id": [invitation.id.to_string()]}
+            },
+            "delivery": {"timestamp": "2026-12-02T00:00:01Z", "recipients": [invitation.email]}
+        });
+        let event = json!({
+            "version": "0", "id": uuid::Uuid::new_v4().to_string(), "detail-type": "Email Delivered",
+            "source": "aws.ses", "account": "123456789012", "time": "2026-12-02T00:00:01Z", "region": "us-east-1",
+            "resources": [], "detail": detail
+        });
+        events.push(sqs_event(&event.to_string()));
+    }
+    events
 }
 
 /// New users, each with a pending invitation in every one of `projects` (fresh projects).
@@ -304,6 +372,16 @@ async fn workload(name: &str, fixture: &Fixture, count: usize) -> Workload {
             env.push(("RECONCILE_QUEUE_URL".into(), fixture.reconcile_queue.clone()));
             let pool = pending(fixture, count).await;
             Box::new(move |i| confirmation_event(&pool[i].0))
+        }
+        "send-invitation-email" => {
+            env.push(("EMAIL_QUEUE_URL".into(), fixture.email_queue.clone()));
+            env.push(("SENDER_EMAIL".into(), fixture.sender.clone()));
+            let pool: Vec<String> = invited(fixture, count).await.iter().map(|i| sqs_event(&send_message(i))).collect();
+            Box::new(move |i| pool[i].clone())
+        }
+        "ses-events" => {
+            let pool = delivered(fixture, count).await;
+            Box::new(move |i| pool[i].clone())
         }
         _ => Box::new(|_| "{}".to_owned()),
     };
@@ -399,6 +477,7 @@ async fn run_once(
         .env("AWS_SECRET_ACCESS_KEY", "bench")
         .env("AWS_ENDPOINT_URL_DYNAMODB", &proxies.dynamodb)
         .env("AWS_ENDPOINT_URL_SQS", &proxies.moto)
+        .env("AWS_ENDPOINT_URL_SESV2", &proxies.moto)
         .env("AWS_CA_BUNDLE", &proxies.ca_file)
         .env("FLOOR_TLS_URL", &proxies.dynamodb)
         .env("SSL_CERT_FILE", &proxies.system_and_ca_file)
@@ -522,7 +601,12 @@ async fn main() {
         email_verified: true,
     };
     let project = app.create_project(&owner, project_named("Bench")).await.unwrap().id;
-    let fixture = Fixture { table, email_queue, reconcile_queue, app, owner, project };
+    let ses =
+        aws_sdk_sesv2::Client::from_conf(aws_sdk_sesv2::config::Builder::from(&aws).endpoint_url(&args.moto).build());
+    let sender = unique_email("noreply");
+    ses.create_email_identity().email_identity(&sender).send().await.unwrap();
+    let fixture =
+        Fixture { table, email_queue, reconcile_queue, app, owner, project, sender, dynamodb: dynamodb.clone(), ses };
 
     // (label, binary, workload); every variant runs each round, interleaved.
     let per_binary = args.warm + 1 + args.rounds;
@@ -586,6 +670,7 @@ async fn main() {
             s.failures,
         );
     }
+    costs(&variants, &samples, &fixture).await;
     let bench = Bench {
         args: &args,
         fixture: &fixture,
@@ -601,6 +686,115 @@ async fn main() {
         lists_at_scale(&bench, &args.lists).await;
     }
     let _ = std::fs::remove_dir_all(&empty_dir);
+}
+
+/// On-demand prices in us-east-1 (arm64 Lambda), read on 2026-12-02 from stored copies of the
+/// AWS pricing pages: check them before budgeting.
+mod price {
+    pub const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
+    pub const LAMBDA_GB_SECOND: f64 = 0.000_013_333_4;
+    pub const DYNAMODB_WRITE_UNIT: f64 = 0.625 / 1e6;
+    pub const DYNAMODB_READ_UNIT: f64 = 0.125 / 1e6;
+    pub const HTTP_API_REQUEST: f64 = 1.00 / 1e6;
+    pub const SQS_REQUEST: f64 = 0.40 / 1e6;
+    pub const SES_EMAIL: f64 = 0.10 / 1000.0;
+    pub const PIPES_REQUEST: f64 = 0.40 / 1e6;
+    pub const EVENTBRIDGE_EVENT: f64 = 1.00 / 1e6;
+}
+
+/// A 128 MB function gets 128/1769 of a vCPU: its CPU time stretches by this much.
+const CPU_STRETCH_AT_128_MB: f64 = 1769.0 / 128.0;
+/// An in-region AWS call's round trip, assumed (DynamoDB Local's are no guide).
+const AWS_CALL_MS: f64 = 8.0;
+
+/// Cost per operation, from the table's warm figures, and of 10,000 invitations end to end.
+async fn costs(variants: &[(String, PathBuf, Workload)], samples: &[Samples], fixture: &Fixture) {
+    // (function, operation, behind the HTTP API, fed by SQS)
+    let operations = [
+        ("create-invitation", "invite (POST …/invitations)", true, false),
+        ("send-invitation-email", "email it (sender, one SES send)", false, true),
+        ("ses-events", "record its delivery (SES event)", false, true),
+        ("accept-invitation", "accept (POST …/accept)", true, false),
+        ("post-confirmation", "sign-up accepting one invitation", false, false),
+        ("list-invitations", "list a page of 50", true, false),
+    ];
+    println!();
+    println!(
+        "Cost per operation (warm, per invoke): capacity units as DynamoDB Local reports them; billed duration \
+         at 128 MB estimated as warm CPU × {CPU_STRETCH_AT_128_MB:.1} (a 128 MB function's share of a vCPU) + \
+         {AWS_CALL_MS} ms per AWS call; dollars per million at on-demand us-east-1 prices (arm64), read 2026-12-02."
+    );
+    println!();
+    println!(
+        "| operation | function | AWS calls | RCU | WCU | warm CPU ms | billed ms at 128 MB (est.) | $ per million |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut per_operation = BTreeMap::new();
+    for (function, operation, api, queued) in operations {
+        let Some(index) = variants.iter().position(|(label, _, _)| label == function) else { continue };
+        let s = &samples[index];
+        let invokes = s.invokes_counted.max(1) as f64;
+        let calls = s.usage.call_count() as f64 / invokes;
+        let (read, write) = (s.usage.read_units / invokes, s.usage.write_units / invokes);
+        let cpu = percentile(&s.warm_cpu, 0.5);
+        let billed = (cpu * CPU_STRETCH_AT_128_MB + calls * AWS_CALL_MS).ceil();
+        let mut dollars = price::LAMBDA_REQUEST
+            + 0.125 * billed / 1000.0 * price::LAMBDA_GB_SECOND
+            + read * price::DYNAMODB_READ_UNIT
+            + write * price::DYNAMODB_WRITE_UNIT;
+        if api {
+            dollars += price::HTTP_API_REQUEST;
+        }
+        if queued {
+            // The poller's receive and delete (one message per batch at this rate).
+            dollars += 2.0 * price::SQS_REQUEST;
+        }
+        if function == "send-invitation-email" {
+            dollars += price::SES_EMAIL;
+        }
+        per_operation.insert(function, dollars);
+        println!(
+            "| {operation} | {function} | {calls:.1} | {read:.1} | {write:.1} | {cpu:.3} | {billed:.0} | {:.2} |",
+            dollars * 1e6
+        );
+    }
+    // One invitation's whole life: its events, each carried by the events pipe to the bus; the
+    // email pipe's one message to the email queue; SES's event to its queue.
+    let events = lifecycle_events(fixture).await;
+    let pipes_and_queues = events as f64 * (price::PIPES_REQUEST + price::EVENTBRIDGE_EVENT)
+        + price::PIPES_REQUEST
+        + 2.0 * price::SQS_REQUEST;
+    let life: f64 = ["create-invitation", "send-invitation-email", "ses-events", "accept-invitation"]
+        .iter()
+        .filter_map(|f| per_operation.get(f))
+        .sum::<f64>()
+        + pipes_and_queues;
+    println!();
+    println!(
+        "10,000 invitations end to end (created, emailed, delivered, accepted; {events} events each through the \
+         events pipe to the bus, one email-pipe message, SES's delivery event on its queue): ${:.2} \
+         (${:.4} per invitation), of which SES ${:.2}; without the Cognito sign-up, logs, and the pipes' idle stream polling.",
+        life * 10_000.0,
+        life,
+        price::SES_EMAIL * 10_000.0,
+    );
+}
+
+/// How many events one invitation writes from its creation to its acceptance, delivery included.
+async fn lifecycle_events(fixture: &Fixture) -> usize {
+    let event = delivered(fixture, 1).await.remove(0);
+    let record: Value = serde_json::from_str(&event).unwrap();
+    let body: Value = serde_json::from_str(record["Records"][0]["body"].as_str().unwrap()).unwrap();
+    let tags = &body["detail"]["mail"]["tags"];
+    let id = invitations::InvitationId::parse(tags["invitation_id"][0].as_str().unwrap()).unwrap();
+    let email = body["detail"]["mail"]["destination"][0].as_str().unwrap().to_owned();
+    let delivery =
+        invitations::mail::ses_events::parse(record["Records"][0]["body"].as_str().unwrap(), fixture.app.now());
+    fixture.app.record_delivery_event(&delivery.unwrap().unwrap()).await.unwrap();
+    fixture.app.accept(&new_user(email), &fixture.project, id).await.unwrap();
+    let filter = invitations::store::EventFilter { kind: None, invitation_id: Some(id) };
+    let page = invitations::domain::PageRequest { limit: 100, after: None };
+    fixture.app.events(&fixture.owner, &fixture.project, &filter, &page).await.unwrap().items.len()
 }
 
 /// An SQS event with one message, as Lambda's poller delivers it.
