@@ -116,9 +116,11 @@ pub struct QuotaUse {
 }
 
 impl QuotaUse {
-    /// A free slot, if any.
-    pub fn free_slot(&self, limit: u32) -> Option<u32> {
-        (0..limit).find(|slot| !self.held.contains(slot))
+    /// The slots below `limit` not held, in order. The held ones go into a set first: a quota
+    /// may have 10,000 slots, and a scan of the list for each would take 10,000² steps.
+    pub fn free_slots(&self, limit: u32) -> Vec<u32> {
+        let held: std::collections::HashSet<u32> = self.held.iter().copied().collect();
+        (0..limit).filter(|slot| !held.contains(slot)).collect()
     }
 }
 
@@ -139,8 +141,8 @@ mod tests {
         assert_eq!(quotas.limit(&scope), 3);
         assert_eq!(scope.to_string(), "projects per user");
         let used = QuotaUse { held: vec![0, 2], next_free_at: None };
-        assert_eq!(used.free_slot(3), Some(1));
-        assert_eq!(QuotaUse { held: vec![0, 1, 2], next_free_at: None }.free_slot(3), None);
+        assert_eq!(used.free_slots(3), [1]);
+        assert!(QuotaUse { held: vec![0, 1, 2], next_free_at: None }.free_slots(3).is_empty());
         assert!((0..100).all(|_| random_slot(7) < 7));
     }
 }

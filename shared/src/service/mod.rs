@@ -164,7 +164,7 @@ impl Invitations {
                     let limit = quotas.limit(scope);
                     let now = self.clock.now();
                     let used = self.store.quota_use(scope, now).await?;
-                    let free: Vec<u32> = (0..limit).filter(|slot| !used.held.contains(slot)).collect();
+                    let free = used.free_slots(limit);
                     if free.is_empty() {
                         // When the first slot frees; a quota that never frees (projects) says a day.
                         let wait =

@@ -25,38 +25,39 @@ impl DynamoStore {
         self.batch_read(keys, false).await
     }
 
+    /// The chunks of 100 keys (BatchGetItem's most) are read at once: the largest read, a
+    /// sign-up's, is 1,000 invitations (the most one address may hold) and as many memberships.
     async fn batch_read(&self, keys: Vec<Item>, consistent: bool) -> StoreResult<Vec<Item>> {
+        let reads: Vec<_> = keys.chunks(100).map(|chunk| self.batch_read_chunk(chunk.to_vec(), consistent)).collect();
+        Ok(futures::future::try_join_all(reads).await?.concat())
+    }
+
+    async fn batch_read_chunk(&self, keys: Vec<Item>, consistent: bool) -> StoreResult<Vec<Item>> {
         let mut found = Vec::new();
-        for chunk in keys.chunks(100) {
-            let mut pending = KeysAndAttributes::builder()
-                .set_keys(Some(chunk.to_vec()))
-                .consistent_read(consistent)
-                .build()
-                .map_err(internal)?;
-            let mut attempt = 0;
-            loop {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, pending.clone())
-                    .send()
-                    .await
-                    .map_err(from_sdk)?;
-                if let Some(items) = out.responses.and_then(|mut r| r.remove(&self.table)) {
-                    found.extend(items);
-                }
-                match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
-                    Some(rest) if !rest.keys.is_empty() => pending = rest,
-                    _ => break,
-                }
-                if attempt == UNPROCESSED_RETRIES {
-                    return Err(StoreError::Unavailable(Cause::msg("keys stayed unprocessed (throttled)")));
-                }
-                tokio::time::sleep(backoff(attempt)).await;
-                attempt += 1;
+        let mut pending =
+            KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(consistent).build().map_err(internal)?;
+        let mut attempt = 0;
+        loop {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, pending.clone())
+                .send()
+                .await
+                .map_err(from_sdk)?;
+            if let Some(items) = out.responses.and_then(|mut r| r.remove(&self.table)) {
+                found.extend(items);
             }
+            match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys.is_empty() => pending = rest,
+                _ => return Ok(found),
+            }
+            if attempt == UNPROCESSED_RETRIES {
+                return Err(StoreError::Unavailable(Cause::msg("keys stayed unprocessed (throttled)")));
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+            attempt += 1;
         }
-        Ok(found)
     }
 
     /// Every item of a partition, read consistently (for partitions kept small: an address's
