@@ -47,6 +47,11 @@ impl Recorded {
         Invitations::new(self.store(api), api.clock.clone(), settings)
     }
 
+    /// Calls through this function's service, with these settings.
+    fn through<'a>(&self, api: &'a Api, settings: Settings) -> Through<'a> {
+        Through { api, app: self.app(api, settings) }
+    }
+
     fn sqs(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::new(&function_config(&self.moto.url, SHORT_TIMEOUTS))
     }
@@ -60,13 +65,13 @@ impl Recorded {
 /// Calls through the function under test (`app`); the setup goes through `api`.
 struct Through<'a> {
     api: &'a Api,
-    app: &'a Invitations,
+    app: Invitations,
 }
 
 impl Through<'_> {
     async fn call(&self, method: &str, path: &str, body: Option<Value>, who: &Caller) -> u16 {
         let body = body.map(|b| b.to_string());
-        self.api.call_raw(self.app, method, path, body.as_deref(), Some(who)).await.status
+        self.api.call_raw(&self.app, method, path, body.as_deref(), Some(who)).await.status
     }
 }
 
@@ -81,8 +86,7 @@ async fn api_functions(api: &Api, resources: &Resources) -> BTreeMap<String, BTr
     let tight = quotas(1, 1, 1, 1);
 
     let f = Recorded::start().await;
-    let (app, tight_app) = (f.app(api, Settings::default()), f.app(api, tight.clone()));
-    let (run, run_tight) = (Through { api, app: &app }, Through { api, app: &tight_app });
+    let (run, run_tight) = (f.through(api, Settings::default()), f.through(api, tight.clone()));
     let creator = user("creator");
     assert_eq!(run_tight.call("POST", "/api/v1/projects", Some(json!({"name": "A"})), &creator).await, 201);
     // The only slot is taken: the quota reads which are, and refuses.
@@ -91,25 +95,22 @@ async fn api_functions(api: &Api, resources: &Resources) -> BTreeMap<String, BTr
     used.insert("create-project".to_owned(), f.used(resources));
 
     let f = Recorded::start().await;
-    let app = f.app(api, Settings::default());
-    let run = Through { api, app: &app };
+    let run = f.through(api, Settings::default());
     assert_eq!(run.call("GET", &project, None, &owner).await, 200);
     assert_eq!(run.call("GET", &project, None, &stranger).await, 404);
     assert_eq!(run.call("GET", &missing, None, &owner).await, 404);
     used.insert("get-project".to_owned(), f.used(resources));
 
     let f = Recorded::start().await;
-    let app = f.app(api, Settings::default());
-    let run = Through { api, app: &app };
+    let run = f.through(api, Settings::default());
     assert_eq!(run.call("GET", &format!("{project}/members"), None, &owner).await, 200);
     assert_eq!(run.call("GET", &format!("{project}/members"), None, &stranger).await, 404);
     used.insert("list-members".to_owned(), f.used(resources));
 
     let invited = api.invite(&owner, &pid, &unique_email("listed"), "readonly").await;
     let f = Recorded::start().await;
-    let app = f.app(api, Settings::default());
-    let run = Through { api, app: &app };
-    for query in ["", "?status=1", "?page_size=1"] {
+    let run = f.through(api, Settings::default());
+    for query in ["", "?status=1", "?limit=1"] {
         assert_eq!(run.call("GET", &format!("{project}/invitations{query}"), None, &owner).await, 200);
     }
     assert_eq!(run.call("GET", &format!("{project}/invitations"), None, &stranger).await, 404);
@@ -117,8 +118,7 @@ async fn api_functions(api: &Api, resources: &Resources) -> BTreeMap<String, BTr
     used.insert("list-invitations".to_owned(), f.used(resources));
 
     let f = Recorded::start().await;
-    let app = f.app(api, Settings::default());
-    let run = Through { api, app: &app };
+    let run = f.through(api, Settings::default());
     let both = format!("?type=invitation.created&invitation_id={invited}");
     for query in ["", "?type=invitation.created", &format!("?invitation_id={invited}"), &both] {
         assert_eq!(run.call("GET", &format!("{project}/events{query}"), None, &owner).await, 200);
@@ -127,8 +127,7 @@ async fn api_functions(api: &Api, resources: &Resources) -> BTreeMap<String, BTr
     used.insert("list-events".to_owned(), f.used(resources));
 
     let f = Recorded::start().await;
-    let (app, tight_app) = (f.app(api, Settings::default()), f.app(api, tight.clone()));
-    let (run, run_tight) = (Through { api, app: &app }, Through { api, app: &tight_app });
+    let (run, run_tight) = (f.through(api, Settings::default()), f.through(api, tight.clone()));
     let invite = |email: &str| Some(json!({"email": email, "role": "readonly"}));
     let (inviter, own) = api.project().await;
     let own_invitations = format!("/api/v1/projects/{own}/invitations");
@@ -141,7 +140,7 @@ async fn api_functions(api: &Api, resources: &Resources) -> BTreeMap<String, BTr
     // the old and frees the address slot the old one held (unless it picked that very slot).
     let later = Arc::new(ManualClock::new(api.clock.now() + Duration::days(15)));
     let later_app = Invitations::new(f.store(api), later.clone(), Settings::default());
-    let run_later = Through { api, app: &later_app };
+    let run_later = Through { api, app: later_app };
     for _ in 0..3 {
         let lapsed = unique_email("lapsed");
         api.invite(&inviter, &own, &lapsed, "readonly").await;
@@ -155,8 +154,7 @@ async fn api_functions(api: &Api, resources: &Resources) -> BTreeMap<String, BTr
     used.insert("create-invitation".to_owned(), f.used(resources));
 
     let f = Recorded::start().await;
-    let (app, tight_app) = (f.app(api, Settings::default()), f.app(api, tight.clone()));
-    let run = Through { api, app: &app };
+    let (run, run_tight) = (f.through(api, Settings::default()), f.through(api, tight.clone()));
     let change = |id: &str, email: String| Some(json!({"invitation_id": id, "email": email}));
     assert_eq!(
         run.call("PUT", &format!("{project}/invitations"), change(&invited, unique_email("new")), &owner).await,
@@ -170,7 +168,6 @@ async fn api_functions(api: &Api, resources: &Resources) -> BTreeMap<String, BTr
     // send; the second move finds it taken and reads the slots.
     let (tight_owner, tight_project) = api.project().await;
     let first = api.invite(&tight_owner, &tight_project, &unique_email("first"), "readonly").await;
-    let run_tight = Through { api, app: &tight_app };
     let path = format!("/api/v1/projects/{tight_project}/invitations");
     let moved = run_tight.call("PUT", &path, change(&first, unique_email("moved")), &tight_owner).await;
     assert!([200, 429].contains(&moved), "{moved}");
@@ -183,16 +180,14 @@ async fn api_functions(api: &Api, resources: &Resources) -> BTreeMap<String, BTr
     used.insert("update-invitation".to_owned(), f.used(resources));
 
     let f = Recorded::start().await;
-    let app = f.app(api, Settings::default());
-    let run = Through { api, app: &app };
+    let run = f.through(api, Settings::default());
     assert_eq!(run.call("GET", &format!("{project}/invitations/{invited}"), None, &owner).await, 200);
     assert_eq!(run.call("GET", &format!("{project}/invitations/{nobody}"), None, &owner).await, 404);
     assert_eq!(run.call("GET", &format!("{project}/invitations/{invited}"), None, &stranger).await, 404);
     used.insert("get-invitation".to_owned(), f.used(resources));
 
     let f = Recorded::start().await;
-    let (app, tight_app) = (f.app(api, Settings::default()), f.app(api, tight.clone()));
-    let (run, run_tight) = (Through { api, app: &app }, Through { api, app: &tight_app });
+    let (run, run_tight) = (f.through(api, Settings::default()), f.through(api, tight.clone()));
     let resend = |id: &str| Some(json!({"invitation_id": id}));
     let third = api.invite(&owner, &pid, &unique_email("third"), "readonly").await;
     api.clock.advance(Duration::minutes(5));
@@ -206,8 +201,7 @@ async fn api_functions(api: &Api, resources: &Resources) -> BTreeMap<String, BTr
     used.insert("resend-invitation".to_owned(), f.used(resources));
 
     let f = Recorded::start().await;
-    let app = f.app(api, Settings::default());
-    let run = Through { api, app: &app };
+    let run = f.through(api, Settings::default());
     let revoke = |id: &str| Some(json!({"invitation_id": id}));
     assert_eq!(run.call("POST", &format!("{project}/revoke-invitation"), revoke(&other), &owner).await, 200);
     assert_eq!(run.call("POST", &format!("{project}/revoke-invitation"), revoke(&other), &owner).await, 409);
@@ -220,15 +214,13 @@ async fn api_functions(api: &Api, resources: &Resources) -> BTreeMap<String, BTr
         api.invite(&inviter, &own, invitee.email.as_deref().unwrap(), "readonly").await,
     );
     let f = Recorded::start().await;
-    let app = f.app(api, Settings::default());
-    let run = Through { api, app: &app };
+    let run = f.through(api, Settings::default());
     assert_eq!(run.call("GET", "/api/v1/me/invitations", None, &invitee).await, 200);
-    assert_eq!(run.call("GET", "/api/v1/me/invitations?page_size=1", None, &invitee).await, 200);
+    assert_eq!(run.call("GET", "/api/v1/me/invitations?limit=1", None, &invitee).await, 200);
     used.insert("my-invitations".to_owned(), f.used(resources));
 
     let f = Recorded::start().await;
-    let app = f.app(api, Settings::default());
-    let run = Through { api, app: &app };
+    let run = f.through(api, Settings::default());
     assert_eq!(run.call("POST", &format!("{project}/invitations/{first}/accept"), None, &stranger).await, 404);
     assert_eq!(run.call("POST", &format!("{project}/invitations/{first}/accept"), None, &invitee).await, 200);
     assert_eq!(run.call("POST", &format!("{project}/invitations/{first}/accept"), None, &invitee).await, 409);
@@ -239,8 +231,7 @@ async fn api_functions(api: &Api, resources: &Resources) -> BTreeMap<String, BTr
     used.insert("accept-invitation".to_owned(), f.used(resources));
 
     let f = Recorded::start().await;
-    let app = f.app(api, Settings::default());
-    let run = Through { api, app: &app };
+    let run = f.through(api, Settings::default());
     let own_path = format!("/api/v1/projects/{own}/invitations");
     assert_eq!(run.call("POST", &format!("{own_path}/{second}/decline"), None, &stranger).await, 404);
     assert_eq!(run.call("POST", &format!("{own_path}/{second}/decline"), None, &invitee).await, 200);
