@@ -78,8 +78,7 @@ pub fn streams_client() -> aws_sdk_dynamodbstreams::Client {
 
 /// The pipes `template.yaml` declares.
 pub fn template_pipes() -> Vec<pipes_emulator::Pipe> {
-    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).expect("template");
-    pipes_emulator::Pipe::all_in(&template).expect("the template's pipes")
+    pipes_emulator::Pipe::all_in(&iam::template_text()).expect("the template's pipes")
 }
 
 pub fn sqs_client() -> aws_sdk_sqs::Client {

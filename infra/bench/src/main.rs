@@ -237,18 +237,21 @@ async fn invited(fixture: &Fixture, count: usize) -> Vec<Invitation> {
 }
 
 /// The email pipe's message for an invitation's send.
-fn send_message(invitation: &Invitation) -> String {
-    let message = SendInvitationEmail {
+fn send_request(invitation: &Invitation) -> SendInvitationEmail {
+    SendInvitationEmail {
         project_id: invitation.project_id.clone(),
         invitation_id: invitation.id,
         send_id: invitation.send_id,
-    };
-    serde_json::to_string(&message).unwrap()
+    }
+}
+
+fn send_message(invitation: &Invitation) -> String {
+    serde_json::to_string(&send_request(invitation)).unwrap()
 }
 
 /// Invitations emailed (in this process, straight to moto), each with the SES event of its
-/// delivery as the SES events queue delivers it: one per future invocation.
-async fn delivered(fixture: &Fixture, count: usize) -> Vec<String> {
+/// delivery (the EventBridge event the SES events queue carries): one per future invocation.
+async fn delivered(fixture: &Fixture, count: usize) -> Vec<(Invitation, String)> {
     let mailer = SesMailer::new(fixture.ses.clone(), fixture.sender.clone(), None);
     let store = Arc::new(DynamoStore::new(fixture.dynamodb.clone(), fixture.table.clone()));
     let delivery = EmailDelivery::new(
@@ -260,8 +263,7 @@ async fn delivered(fixture: &Fixture, count: usize) -> Vec<String> {
     );
     let mut events = Vec::new();
     for invitation in invited(fixture, count).await {
-        let message: SendInvitationEmail = serde_json::from_str(&send_message(&invitation)).unwrap();
-        let Ok(SendOutcome::Sent { message_id }) = delivery.deliver(&message, false).await else {
+        let Ok(SendOutcome::Sent { message_id }) = delivery.deliver(&send_request(&invitation), false).await else {
             panic!("setup email not sent");
         };
         let detail = json!({
@@ -278,7 +280,7 @@ async fn delivered(fixture: &Fixture, count: usize) -> Vec<String> {
             "source": "aws.ses", "account": "123456789012", "time": "2026-12-02T00:00:01Z", "region": "us-east-1",
             "resources": [], "detail": detail
         });
-        events.push(sqs_event(&event.to_string()));
+        events.push((invitation, event.to_string()));
     }
     events
 }
@@ -321,9 +323,7 @@ fn confirmation_event(user: &Caller) -> String {
 }
 
 async fn workload(name: &str, fixture: &Fixture, count: usize) -> Workload {
-    // The benchmark sends more than the default quotas allow one inviter and one address.
-    let mut env = vec![("TABLE_NAME".to_owned(), fixture.table.clone())];
-    env.extend(BENCH_QUOTAS.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
+    let mut env = function_env(fixture);
     let pid = fixture.project.clone();
     let owner = fixture.owner.clone();
     let events: Box<dyn FnMut(usize) -> String> = match name {
@@ -380,7 +380,7 @@ async fn workload(name: &str, fixture: &Fixture, count: usize) -> Workload {
             Box::new(move |i| pool[i].clone())
         }
         "ses-events" => {
-            let pool = delivered(fixture, count).await;
+            let pool: Vec<String> = delivered(fixture, count).await.iter().map(|(_, event)| sqs_event(event)).collect();
             Box::new(move |i| pool[i].clone())
         }
         _ => Box::new(|_| "{}".to_owned()),
@@ -783,17 +783,11 @@ async fn costs(variants: &[(String, PathBuf, Workload)], samples: &[Samples], fi
 
 /// How many events one invitation writes from its creation to its acceptance, delivery included.
 async fn lifecycle_events(fixture: &Fixture) -> usize {
-    let event = delivered(fixture, 1).await.remove(0);
-    let record: Value = serde_json::from_str(&event).unwrap();
-    let body: Value = serde_json::from_str(record["Records"][0]["body"].as_str().unwrap()).unwrap();
-    let tags = &body["detail"]["mail"]["tags"];
-    let id = invitations::InvitationId::parse(tags["invitation_id"][0].as_str().unwrap()).unwrap();
-    let email = body["detail"]["mail"]["destination"][0].as_str().unwrap().to_owned();
-    let delivery =
-        invitations::mail::ses_events::parse(record["Records"][0]["body"].as_str().unwrap(), fixture.app.now());
-    fixture.app.record_delivery_event(&delivery.unwrap().unwrap()).await.unwrap();
-    fixture.app.accept(&new_user(email), &fixture.project, id).await.unwrap();
-    let filter = invitations::store::EventFilter { kind: None, invitation_id: Some(id) };
+    let (invitation, event) = delivered(fixture, 1).await.remove(0);
+    let delivery = invitations::mail::ses_events::parse(&event, fixture.app.now()).unwrap().unwrap();
+    fixture.app.record_delivery_event(&delivery).await.unwrap();
+    fixture.app.accept(&new_user(invitation.email.clone()), &fixture.project, invitation.id).await.unwrap();
+    let filter = invitations::store::EventFilter { kind: None, invitation_id: Some(invitation.id) };
     let page = invitations::domain::PageRequest { limit: 100, after: None };
     fixture.app.events(&fixture.owner, &fixture.project, &filter, &page).await.unwrap().items.len()
 }
@@ -809,7 +803,8 @@ fn sqs_event(body: &str) -> String {
     .to_string()
 }
 
-/// The environment every benchmarked function gets: the table and the wide quotas.
+/// The environment every benchmarked function gets: the table, and quotas wide enough for all
+/// the benchmark sends (more than the defaults allow one inviter and one address).
 fn function_env(fixture: &Fixture) -> Vec<(String, String)> {
     let mut env = vec![("TABLE_NAME".to_owned(), fixture.table.clone())];
     env.extend(BENCH_QUOTAS.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
@@ -826,7 +821,7 @@ async fn sign_ups_at_scale(bench: &Bench<'_>, sizes: &[usize]) {
         "Sign-up at scale: one new user with N pending invitations in N projects; the trigger (cold start) accepts \
          what fits in its {} ms deadline and hands the rest to the reconcile queue, whose function (cold start) \
          finishes. End to end: from handing the trigger its event to the last acceptance written.",
-        post_confirmation_deadline_ms()
+        post_confirmation::ACCEPT_DEADLINE.as_millis()
     );
     println!();
     println!("| pending | trigger invoke ms | accepted by the trigger | handed off | reconcile invoke ms | end to end ms | left pending | AWS calls | RCU | WCU | failures |");
@@ -887,10 +882,6 @@ async fn handed_off(sqs: &aws_sdk_sqs::Client, queue: &str, email: &str) -> Vec<
         bodies.extend(message.body.filter(|body| body.contains(email)));
     }
     bodies
-}
-
-fn post_confirmation_deadline_ms() -> u64 {
-    2500
 }
 
 /// Filtered lists in projects of 100, 1,000 and 10,000 invitations, 20 of them pending and the

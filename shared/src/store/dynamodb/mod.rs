@@ -301,15 +301,12 @@ impl Store for DynamoStore {
             None => None,
         };
         let read = PageRead::of_index(Index::Gsi1, partition, sort_keys, after, page.limit);
-        let (index_items, more) = self.query_page(read).await?;
-        let keys: Vec<Item> = index_items.iter().map(table_key).collect::<StoreResult<_>>()?;
-        let mut invitations =
-            self.batch_get_eventually(keys).await?.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
+        let (items, next) = self.index_page(read, prefix).await?;
+        let mut invitations = items.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
         // The index is a moment behind the table: one that changed status since is left out.
         invitations.retain(|i| matches_status(i, Some(status), now));
         invitations.sort_by_key(|i| status_list_key(i, status));
-        let next = more.then(|| index_items.last().map(|item| index_cursor(item, Index::Gsi1, prefix))).flatten();
-        Ok(Page { items: invitations, next: next.transpose()? })
+        Ok(Page { items: invitations, next })
     }
 
     async fn events(
@@ -333,13 +330,10 @@ impl Store for DynamoStore {
             backwards: true,
             ..PageRead::of_index(index, partition, SortKeys::Prefix("EVENT#"), after, page.limit)
         };
-        let (index_items, more) = self.query_page(read).await?;
-        let keys: Vec<Item> = index_items.iter().map(table_key).collect::<StoreResult<_>>()?;
-        let mut events =
-            self.batch_get_eventually(keys).await?.iter().map(event_from).collect::<StoreResult<Vec<_>>>()?;
+        let (items, next) = self.index_page(read, "EVENT#").await?;
+        let mut events = items.iter().map(event_from).collect::<StoreResult<Vec<_>>>()?;
         events.sort_by_key(|event| std::cmp::Reverse(event.id));
-        let next = more.then(|| index_items.last().map(|item| index_cursor(item, index, "EVENT#"))).flatten();
-        Ok(Page { items: events, next: next.transpose()? })
+        Ok(Page { items: events, next })
     }
 
     async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>> {

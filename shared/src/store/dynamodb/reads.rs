@@ -1,10 +1,11 @@
 //! Reads: consistent batch reads that never pass off an unread key as missing, and pages of a
 //! partition in sort-key order.
 
-use super::items::{key, s, Index, Item};
+use super::items::{index_cursor, key, s, table_key, Index, Item};
 use super::transactions::backoff;
 use super::{from_sdk, internal, DynamoStore};
 use crate::cause::Cause;
+use crate::domain::Cursor;
 use crate::store::{StoreError, StoreResult};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use std::collections::HashMap;
@@ -19,10 +20,23 @@ impl DynamoStore {
         self.batch_read(keys, true).await
     }
 
-    /// [`DynamoStore::batch_get`], eventually consistent (half the read units): for a list page
-    /// whose keys came from an index, itself a moment behind the table.
-    pub(super) async fn batch_get_eventually(&self, keys: Vec<Item>) -> StoreResult<Vec<Item>> {
-        self.batch_read(keys, false).await
+    /// A page of an index's keys and the items they name, fetched by key eventually consistent
+    /// (half the read units; the index is a moment behind the table anyway), in no set order;
+    /// and the cursor after the last key read (its sort key without `prefix`) when more follow.
+    pub(super) async fn index_page(
+        &self,
+        read: PageRead<'_>,
+        prefix: &str,
+    ) -> StoreResult<(Vec<Item>, Option<Cursor>)> {
+        let index = read.index.ok_or_else(|| StoreError::Internal(Cause::msg("an index page of the table")))?;
+        let (index_items, more) = self.query_page(read).await?;
+        let keys = index_items.iter().map(table_key).collect::<StoreResult<Vec<_>>>()?;
+        let items = self.batch_read(keys, false).await?;
+        let next = match index_items.last() {
+            Some(last) if more => Some(index_cursor(last, index, prefix)?),
+            _ => None,
+        };
+        Ok((items, next))
     }
 
     /// The chunks of 100 keys (BatchGetItem's most) are read at once: the largest read, a
