@@ -188,7 +188,7 @@ pub fn project_id(raw: &str) -> ProjectId {
 
 /// What a manager asks for when inviting `email` as `role`.
 pub fn new_invitation(email: &str, role: &str) -> NewInvitation {
-    NewInvitation { email: Email::parse(email).expect("an email"), role: role.parse().expect("a role") }
+    NewInvitation::new(Email::parse(email).expect("an email"), role.parse().expect("a role"))
 }
 
 /// A project named `name` with the given allow-list.
@@ -360,13 +360,13 @@ impl Api {
         (owner, reply.body["id"].as_str().unwrap().to_owned())
     }
 
-    /// Invites `email` and returns the invitation's id.
     /// `POST .../resend-invitation` for `id`, as `who`.
     pub async fn resend(&self, who: &Caller, pid: &str, id: &str) -> Reply {
         let path = format!("/api/v1/projects/{pid}/resend-invitation");
         self.call("POST", &path, Some(serde_json::json!({"invitation_id": id})), Some(who)).await
     }
 
+    /// Invites `email` and returns the invitation's id.
     pub async fn invite(&self, owner: &Caller, pid: &str, email: &str, role: &str) -> String {
         let reply = self
             .call(

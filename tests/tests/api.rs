@@ -490,3 +490,51 @@ async fn every_change_is_in_the_project_s_event_log_and_on_the_bus() {
     let delivery = published.iter().find(|d| d.detail_type.as_deref() == Some("invitation.accepted")).unwrap();
     assert_eq!(delivery.source.as_deref(), Some("project-invitations"));
 }
+
+#[tokio::test]
+async fn if_match_guards_update_resend_and_revoke_with_the_etag_of_the_get() {
+    let api = Api::new().await;
+    let (owner, pid) = api.project().await;
+    let id = api.invite(&owner, &pid, &unique_email("etag"), "editor").await;
+    let path = format!("/api/v1/projects/{pid}/invitations");
+    let read = api.call("GET", &format!("{path}/{id}"), None, Some(&owner)).await;
+    let etag = read.header("etag").expect("an ETag").to_owned();
+    assert_eq!(etag, format!("\"{}\"", read.body["version"]));
+
+    let put = |tag: &str, role: &str| {
+        let body = json!({"invitation_id": id, "role": role}).to_string();
+        let tag = tag.to_owned();
+        let path = path.clone();
+        let api = &api;
+        let owner = &owner;
+        async move { api.call_with_headers(&api.app, "PUT", &path, Some(&body), &[("if-match", &tag)], Some(owner)).await }
+    };
+    let changed = put(&etag, "manager").await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    let new_etag = changed.header("etag").unwrap().to_owned();
+    assert_ne!(new_etag, etag);
+    assert_eq!(new_etag, format!("\"{}\"", changed.body["version"]));
+
+    let stale = put(&etag, "readonly").await;
+    assert_eq!((stale.status, stale.code()), (412, "precondition_failed"), "{stale:?}");
+    let unknown = put("\"not-a-version\"", "readonly").await;
+    assert_eq!(unknown.status, 412);
+    let read = api.call("GET", &format!("{path}/{id}"), None, Some(&owner)).await;
+    assert_eq!(read.body["role"], "manager", "a refused change changed nothing");
+    assert_eq!(put(&format!("W/{new_etag}, \"999\""), "editor").await.status, 200, "a weak tag in a list matches");
+    assert_eq!(put("*", "manager").await.status, 200);
+
+    let body = json!({"invitation_id": id}).to_string();
+    for action in ["resend-invitation", "revoke-invitation"] {
+        let path = format!("/api/v1/projects/{pid}/{action}");
+        let stale =
+            api.call_with_headers(&api.app, "POST", &path, Some(&body), &[("if-match", &etag)], Some(&owner)).await;
+        assert_eq!((stale.status, stale.code()), (412, "precondition_failed"), "{action}: {stale:?}");
+    }
+    let current = api.call("GET", &format!("{path}/{id}"), None, Some(&owner)).await;
+    let tag = current.header("etag").unwrap();
+    let path = format!("/api/v1/projects/{pid}/revoke-invitation");
+    let revoked = api.call_with_headers(&api.app, "POST", &path, Some(&body), &[("if-match", tag)], Some(&owner)).await;
+    assert_eq!(revoked.status, 200, "{revoked:?}");
+    assert_ne!(revoked.header("etag"), Some(tag));
+}

@@ -291,3 +291,47 @@ async fn crlf_in_a_subject_never_becomes_a_header() {
     assert_eq!(subject, "Join Survey Bcc: attacker@evil.com");
     assert_eq!(sent[0]["destinations"], json!({"ToAddresses": [email]}), "no extra recipient");
 }
+
+#[tokio::test]
+async fn a_quiet_invitation_queues_nothing_and_its_first_resend_sends_the_inviters_note() {
+    let api = Api::new().await;
+    let sender = sender(&api, EmailTemplates::default()).await;
+    let (owner, pid) = api.project().await;
+    let email = unique_email("quiet");
+    let note = "Welcome! <script>alert(1)</script>\nSee you Monday & Tuesday.";
+    let body = json!({"email": email, "role": "editor", "message": note, "send": false});
+    let created = api.call("POST", &format!("/api/v1/projects/{pid}/invitations"), Some(body), Some(&owner)).await;
+    assert_eq!(created.status, 201, "{created:?}");
+    assert_eq!(created.body["delivery_status"], "not_sent");
+    assert_eq!(created.body["message"], note);
+    assert!(created.body["invitation_url"].as_str().unwrap().starts_with("http"), "the link to share by hand");
+    assert!(api.queued().await.is_empty(), "send: false asks for no email");
+
+    let id = created.body["id"].as_str().unwrap();
+    let resend = api.resend(&owner, &pid, id).await;
+    assert_eq!(resend.status, 200, "the first email is no resend: no cooldown {resend:?}");
+    let queued = api.queued().await;
+    assert_eq!(queued.len(), 1);
+    let response = handle(&sender, sqs_event(&[("m1".into(), serde_json::to_string(&queued[0]).unwrap())])).await;
+    assert!(response.unwrap().batch_item_failures.is_empty());
+    let sent = emails_sent_to(&email).await;
+    assert_eq!(sent.len(), 1);
+    let html = sent[0]["body"].as_str().unwrap();
+    assert!(html.contains("Welcome! &lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+    assert!(html.contains("See you Monday &amp; Tuesday.") && !html.contains("<script>"), "{html}");
+}
+
+#[tokio::test]
+async fn a_note_over_500_characters_or_a_send_that_is_no_boolean_is_refused() {
+    let api = Api::new().await;
+    let (owner, pid) = api.project().await;
+    let path = format!("/api/v1/projects/{pid}/invitations");
+    for (body, field) in [
+        (json!({"email": unique_email("long"), "role": "editor", "message": "x".repeat(501)}), "message"),
+        (json!({"email": unique_email("send"), "role": "editor", "send": "maybe"}), "send"),
+    ] {
+        let reply = api.call("POST", &path, Some(body), Some(&owner)).await;
+        assert_eq!((reply.status, reply.body["field"].as_str()), (400, Some(field)), "{reply:?}");
+    }
+    assert!(api.queued().await.is_empty());
+}

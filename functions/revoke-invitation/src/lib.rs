@@ -1,7 +1,8 @@
 //! `POST /api/v1/projects/{pk}/revoke-invitation`: Revoke a pending invitation.
 
+use invitations::domain::InvitationRef;
 use invitations::http::views::SUCCESS;
-use invitations::http::{caller, in_order, invitation_id_in_body, ok, project_in_path};
+use invitations::http::{caller, if_match, in_order, invitation_id_in_body, ok, project_in_path, tagged};
 use invitations::service::Access;
 use invitations::{AppError, Invitations};
 use lambda_http::{Body, Request, Response};
@@ -12,5 +13,6 @@ pub async fn handle(app: &Invitations, request: Request) -> Result<Response<Body
     let caller = caller(&request)?;
     let project_id = project_in_path(&request)?;
     let id = in_order(app, &caller, &project_id, Access::Manager, invitation_id_in_body(&request)).await?;
-    app.revoke(&caller, &project_id, id).await.map(|_| ok(&SUCCESS))
+    let revoked = app.revoke(&caller, &project_id, InvitationRef { id, if_match: if_match(&request) }).await?;
+    Ok(tagged(ok(&SUCCESS), revoked.version))
 }

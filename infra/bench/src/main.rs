@@ -200,7 +200,7 @@ fn new_user(email: String) -> Caller {
 }
 
 fn editor(email: &str) -> NewInvitation {
-    NewInvitation { email: Email::parse(email).unwrap(), role: Role::Editor }
+    NewInvitation::new(Email::parse(email).unwrap(), Role::Editor)
 }
 
 fn project_named(name: &str) -> NewProject {

@@ -30,7 +30,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 17] = [
+    pub const ALL: [EventType; 18] = [
         EventType::ProjectCreated,
         EventType::MemberAdded,
         EventType::InvitationCreated,
@@ -40,6 +40,7 @@ impl EventType {
         EventType::InvitationDeclined,
         EventType::InvitationAccepted,
         EventType::InvitationExpired,
+        EventType::Email(DeliveryStatus::NotSent),
         EventType::Email(DeliveryStatus::NotQueued),
         EventType::Email(DeliveryStatus::Queued),
         EventType::Email(DeliveryStatus::Sending),
@@ -62,6 +63,7 @@ impl EventType {
             EventType::InvitationDeclined => "invitation.declined",
             EventType::InvitationAccepted => "invitation.accepted",
             EventType::InvitationExpired => "invitation.expired",
+            EventType::Email(NotSent) => "invitation.email.not_sent",
             EventType::Email(NotQueued) => "invitation.email.not_queued",
             EventType::Email(Queued) => "invitation.email.queued",
             EventType::Email(Sending) => "invitation.email.sending",
@@ -159,7 +161,7 @@ impl Event {
         event
     }
 
-    /// `invitation.created`, asking for its first email.
+    /// `invitation.created`, asking for its first email unless it was created not to send.
     pub fn invitation_created(invitation: &Invitation, actor: &Actor) -> Event {
         let mut event =
             Event::new(EventType::InvitationCreated, invitation.project_id.clone(), actor, invitation.created_at);
@@ -169,7 +171,7 @@ impl Event {
             role: Some(invitation.role),
             status: Some(invitation.status),
             delivery_status: Some(invitation.delivery.status),
-            send_id: Some(invitation.send_id),
+            send_id: invitation.wants_send(invitation.send_id).then_some(invitation.send_id),
             ..Changes::default()
         };
         event
@@ -218,7 +220,7 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-12-01 12:00 UTC);
 
     fn invitation() -> Invitation {
-        let new = NewInvitation { email: Email::parse("Jane@Example.com").unwrap(), role: Role::Editor };
+        let new = NewInvitation::new(Email::parse("Jane@Example.com").unwrap(), Role::Editor);
         let inviter = Inviter { user_id: UserId::parse("owner").unwrap(), email: None };
         Invitation::new(ProjectId::parse("p1").unwrap(), &new, &inviter, NOW, &Policy::default())
     }

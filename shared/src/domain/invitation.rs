@@ -50,6 +50,8 @@ impl InvitationStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
+    /// Created with `send: false`: no email was asked for; a resend sends one.
+    NotSent,
     /// The send could not be put on the queue; a resend repairs it.
     NotQueued,
     Queued,
@@ -66,6 +68,7 @@ impl DeliveryStatus {
     pub fn as_str(self) -> &'static str {
         use DeliveryStatus::*;
         match self {
+            NotSent => "not_sent",
             NotQueued => "not_queued",
             Queued => "queued",
             Sending => "sending",
@@ -77,9 +80,12 @@ impl DeliveryStatus {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        use DeliveryStatus::*;
-        [NotQueued, Queued, Sending, Sent, Delivered, Bounced, Complained, Failed].into_iter().find(|d| d.as_str() == s)
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
     }
+    pub const ALL: [DeliveryStatus; 9] = {
+        use DeliveryStatus::*;
+        [NotSent, NotQueued, Queued, Sending, Sent, Delivered, Bounced, Complained, Failed]
+    };
     /// Mail to this address will not arrive until the address is changed.
     pub fn blocks_resend(self) -> bool {
         matches!(self, DeliveryStatus::Bounced | DeliveryStatus::Complained)
@@ -130,6 +136,8 @@ pub struct InvitationRecord {
     pub version: u64,
     /// The slot of the address's pending-invitations quota this invitation holds while pending.
     pub address_slot: Option<u32>,
+    /// The inviter's own note, shown in the email.
+    pub message: Option<String>,
 }
 
 /// An invitation. Its fields read through [`InvitationRecord`]; they change only through the
@@ -149,6 +157,49 @@ impl std::ops::Deref for Invitation {
 pub struct NewInvitation {
     pub email: Email,
     pub role: Role,
+    /// The inviter's note for the email.
+    pub message: Option<Note>,
+    /// Whether to email the invitation now; without, the link is shared by hand.
+    pub send: bool,
+}
+
+impl NewInvitation {
+    /// An invitation emailed now, without a note.
+    pub fn new(email: Email, role: Role) -> Self {
+        Self { email, role, message: None, send: true }
+    }
+}
+
+/// An inviter's note: plain text, at most [`Note::MAX_CHARS`] characters, shown in the email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidNote {
+    #[error("message must be at most 500 characters")]
+    TooLong,
+    #[error("message must be plain text: no control characters but line breaks and tabs")]
+    ControlCharacter,
+}
+
+impl Note {
+    pub const MAX_CHARS: usize = 500;
+
+    /// A note; blank is none.
+    pub fn parse(raw: &str) -> Result<Option<Note>, InvalidNote> {
+        let text = raw.trim();
+        if text.chars().count() > Self::MAX_CHARS {
+            return Err(InvalidNote::TooLong);
+        }
+        if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+            return Err(InvalidNote::ControlCharacter);
+        }
+        Ok((!text.is_empty()).then(|| Note(text.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Who sends an invitation.
@@ -191,6 +242,38 @@ impl Default for Policy {
     }
 }
 
+/// `If-Match`: the versions of an invitation a change may be made over.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum IfMatch {
+    /// No precondition (or `*`).
+    #[default]
+    Any,
+    /// Only over one of these versions (none: an entity tag that names no version of ours).
+    Versions(Vec<u64>),
+}
+
+impl IfMatch {
+    pub fn holds(&self, version: u64) -> bool {
+        match self {
+            IfMatch::Any => true,
+            IfMatch::Versions(versions) => versions.contains(&version),
+        }
+    }
+}
+
+/// The invitation a change is asked of, and the versions it may be made over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRef {
+    pub id: InvitationId,
+    pub if_match: IfMatch,
+}
+
+impl From<InvitationId> for InvitationRef {
+    fn from(id: InvitationId) -> Self {
+        Self { id, if_match: IfMatch::Any }
+    }
+}
+
 /// What a manager asked to change with PUT.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InvitationChanges {
@@ -206,7 +289,7 @@ pub struct Updated {
 }
 
 impl Invitation {
-    /// A new pending invitation, its email queued.
+    /// A new pending invitation, its email queued (or, asked not to send, not sent).
     pub fn new(
         project_id: ProjectId,
         new: &NewInvitation,
@@ -231,7 +314,7 @@ impl Invitation {
             declined_at: None,
             expires_at: now + policy.ttl,
             delivery: Delivery {
-                status: DeliveryStatus::Queued,
+                status: if new.send { DeliveryStatus::Queued } else { DeliveryStatus::NotSent },
                 reason: None,
                 updated_at: now,
                 message_id: None,
@@ -242,6 +325,7 @@ impl Invitation {
             send_requested_at: now,
             version: 1,
             address_slot: None,
+            message: new.message.as_ref().map(|note| note.as_str().to_owned()),
         })
     }
 
@@ -341,7 +425,8 @@ impl Invitation {
             }));
         }
         let ready_at = self.send_requested_at + policy.resend_cooldown;
-        if now < ready_at {
+        // Nothing was sent yet to a quiet invitation: its first email is no resend.
+        if now < ready_at && self.delivery.status != DeliveryStatus::NotSent {
             let wait = (ready_at - now).whole_milliseconds();
             return Err(TransitionError::Cooldown { retry_after_secs: ((wait + 999) / 1000).max(1) as u64 });
         }
@@ -508,7 +593,7 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-11-23 12:00 UTC);
 
     fn invitation() -> Invitation {
-        let new = NewInvitation { email: Email::parse("Jane@Example.com").unwrap(), role: Role::Editor };
+        let new = NewInvitation::new(Email::parse("Jane@Example.com").unwrap(), Role::Editor);
         let inviter = Inviter { user_id: UserId::parse("owner-sub").unwrap(), email: None };
         Invitation::new(ProjectId::parse("p1").unwrap(), &new, &inviter, NOW, &Policy::default())
     }
@@ -644,6 +729,30 @@ mod tests {
         let sending = resent.claim_send(resent.send_id, NOW + Duration::hours(1), &policy).unwrap();
         assert!(sending.record_event("m-1", DeliveryStatus::Delivered, None, NOW).is_none());
         assert!(sending.record_event("m-1", DeliveryStatus::Bounced, None, NOW).is_none());
+    }
+
+    #[test]
+    fn a_quiet_invitation_asks_for_no_email_until_it_is_resent_at_once() {
+        let mut new = NewInvitation::new(Email::parse("jane@example.com").unwrap(), Role::Editor);
+        new.send = false;
+        new.message = Note::parse("  Welcome aboard!\n— Ana  ").unwrap();
+        let inviter = Inviter { user_id: UserId::parse("owner-sub").unwrap(), email: None };
+        let policy = Policy::default();
+        let quiet = Invitation::new(ProjectId::parse("p1").unwrap(), &new, &inviter, NOW, &policy);
+        assert_eq!(quiet.delivery.status, DeliveryStatus::NotSent);
+        assert!(!quiet.wants_send(quiet.send_id));
+        assert_eq!(quiet.message.as_deref(), Some("Welcome aboard!\n— Ana"));
+        let resent = quiet.resend(NOW + Duration::seconds(1), &policy).expect("no cooldown before the first email");
+        assert_eq!(resent.delivery.status, DeliveryStatus::Queued);
+        assert!(resent.wants_send(resent.send_id));
+    }
+
+    #[test]
+    fn a_note_is_plain_text_of_at_most_500_characters() {
+        assert_eq!(Note::parse("   "), Ok(None));
+        assert!(Note::parse(&"é".repeat(500)).unwrap().is_some());
+        assert_eq!(Note::parse(&"é".repeat(501)), Err(InvalidNote::TooLong));
+        assert_eq!(Note::parse("a\u{7}b"), Err(InvalidNote::ControlCharacter));
     }
 
     #[test]

@@ -17,8 +17,8 @@ pub use email_address::{DomainAllowList, Email, EmailError};
 pub use event::{Actor, Changes, Event, EventType};
 pub use ids::{InvalidId, InvitationId, ProjectId, UserId};
 pub use invitation::{
-    Delivery, DeliveryStatus, Invitation, InvitationChanges, InvitationRecord, InvitationStatus, Inviter,
-    NewInvitation, Policy, TransitionError,
+    Delivery, DeliveryStatus, IfMatch, Invitation, InvitationChanges, InvitationRecord, InvitationRef,
+    InvitationStatus, Inviter, NewInvitation, Note, Policy, TransitionError,
 };
 pub use page::{Cursor, Page, PageRequest};
 pub use project::{Caller, Grant, Membership, NewProject, Project, ProjectName};

@@ -10,14 +10,16 @@ use crate::domain::Cursor;
 use crate::domain::{Caller, ProjectId};
 use crate::metrics::{self, Metric};
 use crate::service::{Access, AppError, Invitations};
-use lambda_http::http::header::{CONTENT_TYPE, LINK, RETRY_AFTER};
+use lambda_http::http::header::{CONTENT_TYPE, ETAG, LINK, RETRY_AFTER};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 use std::future::Future;
 use tracing::Instrument;
 
-pub use request::{caller, invitation_id_in_body, invitation_in_path, page_params, parsed_body, project_in_path};
+pub use request::{
+    caller, if_match, invitation_id_in_body, invitation_in_path, page_params, parsed_body, project_in_path,
+};
 
 /// A JSON response. (The views always serialize; should one ever not, the client gets a 500, never
 /// a panic.)
@@ -42,6 +44,24 @@ pub fn ok<T: Serialize>(value: &T) -> Response<Body> {
 
 pub fn created<T: Serialize>(value: &T) -> Response<Body> {
     json(StatusCode::CREATED, value)
+}
+
+/// An invitation's response, with its version as the `ETag` (`If-Match` takes it back).
+pub fn invitation(status: StatusCode, view: &views::InvitationView) -> Response<Body> {
+    tagged(json(status, view), view.version)
+}
+
+/// `response` with an invitation's version as its `ETag`.
+pub fn tagged(mut response: Response<Body>, version: u64) -> Response<Body> {
+    if let Ok(value) = etag(version).parse() {
+        response.headers_mut().insert(ETAG, value);
+    }
+    response
+}
+
+/// The entity tag of an invitation's version.
+pub fn etag(version: u64) -> String {
+    format!("\"{version}\"")
 }
 
 /// A list, with `Link: <…&cursor=…>; rel="next"` when more items follow. The link is relative to
@@ -82,6 +102,7 @@ pub fn error_response(err: &AppError) -> Response<Body> {
         AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
         AppError::NotFound => StatusCode::NOT_FOUND,
         AppError::Conflict { .. } => StatusCode::CONFLICT,
+        AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -4,7 +4,7 @@
 use super::views::InvitationIdBody;
 use crate::domain::page::{InvalidCursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::{
-    Caller, Cursor, Email, EventType, InvitationId, InvitationStatus, PageRequest, ProjectId, Role, UserId,
+    Caller, Cursor, Email, EventType, IfMatch, InvitationId, InvitationStatus, PageRequest, ProjectId, Role, UserId,
 };
 use crate::service::{invalid_cursor, AppError};
 use crate::store::EventFilter;
@@ -175,4 +175,23 @@ pub fn event_filter_params(request: &Request) -> Result<EventFilter, AppError> {
         AppError::invalid("invalid_field", Some("invitation_id"), "invitation_id must be an invitation's id")
     })?;
     Ok(EventFilter { kind, invitation_id })
+}
+
+/// `If-Match`: `*`, or entity tags as [`super::etag`] writes them (`"<version>"`, weak or not); a
+/// tag that names no version matches nothing. Absent, any version goes.
+pub fn if_match(request: &Request) -> IfMatch {
+    let values: Vec<&str> = request
+        .headers()
+        .get_all(lambda_http::http::header::IF_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|tag| !tag.is_empty())
+        .collect();
+    if values.is_empty() || values.contains(&"*") {
+        return IfMatch::Any;
+    }
+    let version = |tag: &str| tag.trim_start_matches("W/").trim_matches('"').parse::<u64>().ok();
+    IfMatch::Versions(values.into_iter().filter_map(version).collect())
 }

@@ -4,7 +4,7 @@
 use super::request::{parse_email, parse_invitation_id, parse_role};
 use crate::domain::{
     DeliveryStatus, DomainAllowList, Event, Invitation, InvitationChanges, InvitationId, InvitationStatus, Membership,
-    NewInvitation, NewProject, Project, ProjectName, Role, Settings,
+    NewInvitation, NewProject, Note, Project, ProjectName, Role, Settings,
 };
 use crate::service::{AppError, Invitations};
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,10 @@ pub struct InvitationView {
     pub delivery_updated_at: OffsetDateTime,
     pub send_count: u32,
     pub invitation_url: String,
+    /// The inviter's note for the email.
+    pub message: Option<String>,
+    /// Changes with every change of the invitation; the `ETag` of its GET, for `If-Match`.
+    pub version: u64,
 }
 
 impl InvitationView {
@@ -72,6 +76,8 @@ impl InvitationView {
             delivery_updated_at: i.delivery.updated_at,
             send_count: i.send_count,
             invitation_url: settings.link_to(i),
+            message: i.message.clone(),
+            version: i.version,
         }
     }
 
@@ -136,11 +142,37 @@ pub struct CreateProjectBody {
     pub allowed_email_domains: Vec<String>,
 }
 
-/// `POST /projects/{pk}/invitations`
+/// `POST /projects/{pk}/invitations`, and each row of `…/invitations/bulk`
 #[derive(Debug, Clone, Deserialize)]
 pub struct CreateInvitationBody {
     pub email: String,
     pub role: String,
+    #[serde(default, deserialize_with = "present")]
+    pub message: Option<String>,
+    #[serde(default = "yes", deserialize_with = "flag")]
+    pub send: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A boolean, also as a form sends it (`"true"`, `"false"`).
+fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Text(String),
+    }
+    match Flag::deserialize(deserializer)? {
+        Flag::Bool(value) => Ok(value),
+        Flag::Text(text) => match text.as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(serde::de::Error::custom("expected a boolean")),
+        },
+    }
 }
 
 /// An invitation id as clients send it: the spec's examples quote it (`"6"`); a bare number is
@@ -195,7 +227,14 @@ impl TryFrom<CreateProjectBody> for NewProject {
 impl TryFrom<CreateInvitationBody> for NewInvitation {
     type Error = AppError;
     fn try_from(body: CreateInvitationBody) -> Result<Self, AppError> {
-        Ok(NewInvitation { email: parse_email(&body.email)?, role: parse_role(&body.role)? })
+        let message = body
+            .message
+            .as_deref()
+            .map(Note::parse)
+            .transpose()
+            .map_err(|e| AppError::invalid("invalid_field", Some("message"), e.to_string()))?
+            .flatten();
+        Ok(NewInvitation { email: parse_email(&body.email)?, role: parse_role(&body.role)?, message, send: body.send })
     }
 }
 

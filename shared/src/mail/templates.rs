@@ -13,10 +13,12 @@ pub struct InvitationEmail<'a> {
     pub role: Role,
     pub link: &'a str,
     pub expires_at: OffsetDateTime,
+    /// The inviter's own note, plain text.
+    pub note: Option<&'a str>,
 }
 
-/// Subject and bodies, with `{project}`, `{inviter}`, `{role}`, `{link}` and `{expires}`
-/// placeholders. Configurable through `PROJECT_INVITATION_SUBJECT`, `PROJECT_INVITATION_TEXT`
+/// Subject and bodies, with `{project}`, `{inviter}`, `{role}`, `{link}`, `{expires}` and `{note}`
+/// (the inviter's note as a paragraph of its own, or nothing) placeholders. Configurable through `PROJECT_INVITATION_SUBJECT`, `PROJECT_INVITATION_TEXT`
 /// and `PROJECT_INVITATION_HTML`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailTemplates {
@@ -29,7 +31,7 @@ impl Default for EmailTemplates {
     fn default() -> Self {
         Self {
             subject: "{inviter} invited you to {project}".into(),
-            text: "Hello,\n\n{inviter} invited you to join the project \"{project}\" as {role}.\n\n\
+            text: "Hello,\n\n{inviter} invited you to join the project \"{project}\" as {role}.\n\n{note}\
                    Accept the invitation: {link}\n\n\
                    If you have no account yet, sign up with this email address and the invitation is \
                    accepted for you. The invitation expires on {expires}.\n\n\
@@ -38,7 +40,7 @@ impl Default for EmailTemplates {
             html: "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">\
                    <p>Hello,</p>\
                    <p>{inviter} invited you to join the project <strong>{project}</strong> as {role}.</p>\
-                   <p><a href=\"{link}\">Accept the invitation</a></p>\
+                   {note}<p><a href=\"{link}\">Accept the invitation</a></p>\
                    <p>If you have no account yet, sign up with this email address and the invitation is \
                    accepted for you. The invitation expires on {expires}.</p>\
                    <p style=\"color:#666\">If you did not expect this email, you can ignore it.</p>\
@@ -73,12 +75,35 @@ impl EmailTemplates {
             ("{link}", content.link.to_owned()),
             ("{expires}", expires),
         ];
-        let fill = |template: &str, escape: fn(&str) -> String| expand(template, &values, escape);
+        let escaped = |escape: fn(&str) -> String| -> Vec<(&str, String)> {
+            values.iter().map(|(placeholder, value)| (*placeholder, escape(value))).collect()
+        };
+        let html_escaped = |v: &str| html_escape::encode_double_quoted_attribute(v).into_owned();
+        let mut text_values = escaped(|v| v.to_owned());
+        let mut html_values = escaped(html_escaped);
+        // The note is the inviter's own words: quoted as theirs, escaped, its line breaks kept.
+        let (text_note, html_note) = match content.note {
+            Some(note) => (
+                format!("{} wrote:\n\n{}\n\n", content.inviter, quoted(note)),
+                format!(
+                    "<p>{} wrote:</p><blockquote style=\"white-space:pre-line;border-left:3px solid #ccc;\
+                     margin:0 0 1em;padding-left:12px\">{}</blockquote>",
+                    html_escaped(content.inviter),
+                    html_escaped(note)
+                ),
+            ),
+            None => (String::new(), String::new()),
+        };
+        text_values.push(("{note}", text_note));
+        html_values.push(("{note}", html_note));
+        // A subject is one line and never carries the note.
+        let mut subject_values = escaped(|v| v.to_owned());
+        subject_values.push(("{note}", String::new()));
         OutgoingEmail {
             to: invitation.email.clone(),
-            subject: single_line(&fill(&self.subject, |v| v.to_owned())),
-            text: fill(&self.text, |v| v.to_owned()),
-            html: fill(&self.html, |v| html_escape::encode_double_quoted_attribute(v).into_owned()),
+            subject: single_line(&expand(&self.subject, &subject_values)),
+            text: expand(&self.text, &text_values),
+            html: expand(&self.html, &html_values),
             tags: vec![
                 ("project_id".into(), invitation.project_id.to_string()),
                 ("invitation_id".into(), invitation.id.to_string()),
@@ -87,9 +112,14 @@ impl EmailTemplates {
     }
 }
 
-/// The template with each placeholder replaced by its escaped value, in one pass: a value that
-/// holds a placeholder's text (a project named `{link}`) stays that text.
-fn expand(template: &str, values: &[(&str, String)], escape: fn(&str) -> String) -> String {
+/// Each line of a note behind `> `, as plain-text mail quotes.
+fn quoted(note: &str) -> String {
+    note.lines().map(|line| format!("> {line}")).collect::<Vec<_>>().join("\n")
+}
+
+/// The template with each placeholder replaced by its (already escaped) value, in one pass: a
+/// value that holds a placeholder's text (a project named `{link}`) stays that text.
+fn expand(template: &str, values: &[(&str, String)]) -> String {
     let mut out = String::with_capacity(template.len() + 64);
     let mut rest = template;
     while let Some(start) = rest.find('{') {
@@ -97,7 +127,7 @@ fn expand(template: &str, values: &[(&str, String)], escape: fn(&str) -> String)
         rest = &rest[start..];
         match values.iter().find(|(placeholder, _)| rest.starts_with(placeholder)) {
             Some((placeholder, value)) => {
-                out.push_str(&escape(value));
+                out.push_str(value);
                 rest = &rest[placeholder.len()..];
             }
             None => {
@@ -122,12 +152,34 @@ mod tests {
 
     #[test]
     fn placeholders_are_expanded_once_and_values_never_re_expand() {
-        let values = [("{project}", "{link}".to_owned()), ("{link}", "https://x.example/?a=1&b=2".to_owned())];
-        let plain = expand("Join {project}: {link} {unknown}", &values, |v| v.to_owned());
-        assert_eq!(plain, "Join {link}: https://x.example/?a=1&b=2 {unknown}");
-        let html = expand("<a href=\"{link}\">{project}</a>", &values, |v| {
-            html_escape::encode_double_quoted_attribute(v).into_owned()
-        });
-        assert_eq!(html, "<a href=\"https://x.example/?a=1&amp;b=2\">{link}</a>");
+        let values = [("{project}", "{link}".to_owned()), ("{link}", "https://x.example/?a=1&amp;b=2".to_owned())];
+        let plain = expand("Join {project}: {link} {unknown}", &values);
+        assert_eq!(plain, "Join {link}: https://x.example/?a=1&amp;b=2 {unknown}");
+    }
+
+    #[test]
+    fn the_note_is_quoted_as_the_inviters_escaped_in_html_and_absent_when_there_is_none() {
+        use crate::domain::{Email, Inviter, NewInvitation, Note, Policy, ProjectId, UserId};
+        let mut new = NewInvitation::new(Email::parse("jane@example.com").unwrap(), Role::Editor);
+        new.message = Note::parse("See you <b>Monday</b> & bring\nthe {link}").unwrap();
+        let inviter = Inviter { user_id: UserId::parse("owner").unwrap(), email: None };
+        let now = time::macros::datetime!(2026-12-02 12:00 UTC);
+        let invitation = Invitation::new(ProjectId::parse("p1").unwrap(), &new, &inviter, now, &Policy::default());
+        let content = InvitationEmail {
+            project_name: "Apollo",
+            inviter: "ana@example.com",
+            role: Role::Editor,
+            link: "https://app.example/i",
+            expires_at: now,
+            note: invitation.message.as_deref(),
+        };
+        let email = EmailTemplates::default().compose(&content, &invitation);
+        assert!(email.text.contains("ana@example.com wrote:\n\n> See you <b>Monday</b> & bring\n> the {link}\n"));
+        assert!(email.html.contains("See you &lt;b&gt;Monday&lt;/b&gt; &amp; bring\nthe {link}</blockquote>"));
+        assert!(!email.html.contains("<b>Monday"));
+        assert!(!email.subject.contains("Monday"));
+        let plain = EmailTemplates::default().compose(&InvitationEmail { note: None, ..content }, &invitation);
+        assert!(!plain.text.contains("wrote:") && !plain.html.contains("blockquote"));
+        assert!(!plain.text.contains("{note}") && !plain.html.contains("{note}"));
     }
 }

@@ -107,6 +107,7 @@ impl EmailDelivery {
                 .unwrap_or("A teammate"),
             role: claimed.role,
             link: &link,
+            note: claimed.message.as_deref(),
             expires_at: claimed.expires_at,
         };
         let outgoing = self.templates.compose(&content, &claimed);

@@ -22,6 +22,9 @@ pub enum AppError {
     /// 409: the state does not allow it.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// 412: the invitation changed since the version the client named in `If-Match`.
+    #[error("the invitation changed since you read it; read it again")]
+    PreconditionFailed,
     /// 429: try again after `retry_after_secs`.
     #[error("{message}")]
     TooManyRequests { code: &'static str, retry_after_secs: u64, message: String },
@@ -54,6 +57,7 @@ impl AppError {
             | AppError::TooManyRequests { code, .. } => code,
             AppError::Unauthenticated => "unauthenticated",
             AppError::NotFound => "not_found",
+            AppError::PreconditionFailed => "precondition_failed",
             AppError::Unavailable(_) => "service_unavailable",
             AppError::Internal(_) => "internal_error",
         }
@@ -64,6 +68,7 @@ impl AppError {
         match self {
             AppError::Unauthenticated => "A valid identity token is required.".into(),
             AppError::NotFound => "Not found.".into(),
+            AppError::PreconditionFailed => "The invitation changed since you read it; read it again.".into(),
             AppError::Unavailable(_) => "The service is temporarily unavailable; try again.".into(),
             AppError::Internal(_) => "Internal error.".into(),
             other => other.to_string(),

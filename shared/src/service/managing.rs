@@ -6,8 +6,8 @@ use super::{domain_not_allowed, require_grant, require_manager, require_verified
 use crate::domain::email_address::{candidates, domain_of};
 use crate::domain::quota::{ADDRESS_HOLD_AFTER_EXPIRY, DAY};
 use crate::domain::{
-    Actor, Caller, Event, Invitation, InvitationChanges, InvitationId, InvitationStatus, Membership, NewInvitation,
-    Page, PageRequest, ProjectId, QuotaScope, Role,
+    Actor, Caller, Event, Invitation, InvitationChanges, InvitationId, InvitationRef, InvitationStatus, Membership,
+    NewInvitation, Page, PageRequest, ProjectId, QuotaScope, Role,
 };
 use crate::store::{CreateGuard, EventFilter, StoreError, Transition};
 use time::OffsetDateTime;
@@ -89,9 +89,11 @@ impl Invitations {
         &self,
         caller: &Caller,
         project_id: &ProjectId,
-        id: InvitationId,
+        target: impl Into<InvitationRef>,
         changes: InvitationChanges,
     ) -> Result<Invitation, AppError> {
+        let target = target.into();
+        let id = target.id;
         if let Some(email) = &changes.email {
             if !self.settings.allowed_domains.permits(email.domain()) {
                 return Err(domain_not_allowed());
@@ -106,9 +108,9 @@ impl Invitations {
             wanted.extend(self.sending(project_id, caller, now));
         }
         self.counting(&wanted, &id.to_string(), |claims| {
-            let changes = &changes;
+            let (changes, target) = (&changes, &target);
             async move {
-                let (invitation, membership) = self.managed_invitation(caller, project_id, id).await?;
+                let (invitation, membership) = self.changed_invitation(caller, project_id, target).await?;
                 require_grant(membership.role, invitation.role)?;
                 if let Some(role) = changes.role {
                     require_grant(membership.role, role)?;
@@ -136,11 +138,12 @@ impl Invitations {
         &self,
         caller: &Caller,
         project_id: &ProjectId,
-        id: InvitationId,
+        target: impl Into<InvitationRef>,
     ) -> Result<Invitation, AppError> {
+        let target = &target.into();
         let wanted = self.sending(project_id, caller, self.clock.now());
-        self.counting(&wanted, &id.to_string(), |claims| async move {
-            let (invitation, membership) = self.managed_invitation(caller, project_id, id).await?;
+        self.counting(&wanted, &target.id.to_string(), |claims| async move {
+            let (invitation, membership) = self.changed_invitation(caller, project_id, target).await?;
             require_grant(membership.role, invitation.role)?;
             let resent = invitation.resend(self.clock.now(), &self.settings.policy)?;
             self.write_claiming(&invitation, &resent, &Actor::User(caller.user_id.clone()), &claims).await?;
@@ -158,6 +161,21 @@ impl Invitations {
         let (invitation, membership) = self.store.invitation_and_membership(project_id, id, &caller.user_id).await?;
         let membership = require_manager(membership.as_ref())?.clone();
         let invitation = invitation.ok_or(AppError::NotFound)?;
+        Ok((invitation, membership))
+    }
+
+    /// [`Invitations::managed_invitation`], for a change: `PreconditionFailed` when it is not at
+    /// a version the client named.
+    async fn changed_invitation(
+        &self,
+        caller: &Caller,
+        project_id: &ProjectId,
+        target: &InvitationRef,
+    ) -> Result<(Invitation, Membership), AppError> {
+        let (invitation, membership) = self.managed_invitation(caller, project_id, target.id).await?;
+        if !target.if_match.holds(invitation.version) {
+            return Err(AppError::PreconditionFailed);
+        }
         Ok((invitation, membership))
     }
 
@@ -189,10 +207,11 @@ impl Invitations {
         &self,
         caller: &Caller,
         project_id: &ProjectId,
-        id: InvitationId,
+        target: impl Into<InvitationRef>,
     ) -> Result<Invitation, AppError> {
+        let target = &target.into();
         retrying(|| async {
-            let (invitation, membership) = self.managed_invitation(caller, project_id, id).await?;
+            let (invitation, membership) = self.changed_invitation(caller, project_id, target).await?;
             require_grant(membership.role, invitation.role)?;
             let revoked = invitation.revoke(self.clock.now())?;
             self.write(&invitation, &revoked, &Actor::User(caller.user_id.clone())).await?;

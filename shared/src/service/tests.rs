@@ -23,7 +23,7 @@ fn caller(name: &str) -> Caller {
 }
 
 fn invite(email: &str, role: Role) -> NewInvitation {
-    NewInvitation { email: Email::parse(email).unwrap(), role }
+    NewInvitation::new(Email::parse(email).unwrap(), role)
 }
 
 fn service() -> (Service, Arc<ManualClock>, Arc<MemoryStore>) {

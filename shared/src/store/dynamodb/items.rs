@@ -224,6 +224,8 @@ struct InvitationDoc {
     send_requested_at: OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     address_slot: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
 }
 
 pub(super) fn invitation_item(i: &Invitation) -> StoreResult<Item> {
@@ -250,6 +252,7 @@ pub(super) fn invitation_item(i: &Invitation) -> StoreResult<Item> {
         send_id: i.send_id,
         send_requested_at: i.send_requested_at,
         address_slot: i.address_slot,
+        message: i.message.clone(),
     };
     let doc = serde_json::to_vec(&doc).map_err(|err| StoreError::Internal(crate::cause::Cause::new(err)))?;
     let mut item = invitation_key(&i.project_id, i.id);
@@ -389,6 +392,7 @@ pub(super) fn invitation_from(item: &Item) -> StoreResult<Invitation> {
         send_id: doc.send_id,
         send_requested_at: doc.send_requested_at,
         address_slot: doc.address_slot,
+        message: doc.message,
         version: f.n("version")?,
     }))
 }
