@@ -10,11 +10,13 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use invitations::clock::ManualClock;
-use invitations::domain::{DomainAllowList, Email, NewInvitation, NewProject, ProjectName};
+use invitations::domain::{
+    Actor, DeliveryStatus, DomainAllowList, Email, Event, NewInvitation, NewProject, Policy, ProjectName,
+};
 use invitations::store::dynamodb::DynamoStore;
 use invitations::store::memory::MemoryStore;
-use invitations::store::Store;
-use invitations::{Caller, Invitations, ProjectId, Settings, UserId};
+use invitations::store::{Store, Transition};
+use invitations::{Caller, Invitation, Invitations, ProjectId, Settings, UserId};
 use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -589,4 +591,25 @@ pub fn ses_event(kind: &str, message_id: &str, project_id: &str, invitation_id: 
         "time": "2026-11-23T12:00:05Z", "region": "us-east-1", "resources": [], "detail": detail
     })
     .to_string()
+}
+
+/// Moves an invitation's email to `delivery` as the sender and the mail service's events would.
+pub async fn deliver(store: &dyn Store, invitation: &Invitation, delivery: DeliveryStatus, now: OffsetDateTime) {
+    let policy = Policy::default();
+    let mut steps = vec![invitation.clone()];
+    let claimed = |i: &Invitation| i.claim_send(i.send_id, now, &policy).unwrap();
+    match delivery {
+        DeliveryStatus::NotQueued => steps.push(invitation.mark_not_queued("queue refused", now)),
+        DeliveryStatus::Failed => steps.push(claimed(invitation).record_failed("rejected", now)),
+        DeliveryStatus::Bounced | DeliveryStatus::Delivered => {
+            let sent = claimed(invitation).record_sent("m-1", now);
+            let outcome = sent.record_event("m-1", delivery, None, now).unwrap();
+            steps.extend([claimed(invitation), sent, outcome]);
+        }
+        other => panic!("no path to {other:?} here"),
+    }
+    for pair in steps.windows(2) {
+        let event = Event::transition(&pair[0], &pair[1], &Actor::System, now);
+        store.save(Transition { from: &pair[0], to: &pair[1], event: &event, claims: &[] }).await.unwrap();
+    }
 }

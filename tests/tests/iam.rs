@@ -110,7 +110,8 @@ async fn api_functions(api: &Api, resources: &Resources) -> BTreeMap<String, BTr
     let invited = api.invite(&owner, &pid, &unique_email("listed"), "readonly").await;
     let f = Recorded::start().await;
     let run = f.through(api, Settings::default());
-    for query in ["", "?status=1", "?limit=1"] {
+    let filters = ["", "?status=1", "?limit=1", "?delivery_status=queued", "?status=1&delivery_status=bounced,queued"];
+    for query in filters.into_iter().chain([format!("?email={}", unique_email("anyone")).as_str()]) {
         assert_eq!(run.call("GET", &format!("{project}/invitations{query}"), None, &owner).await, 200);
     }
     assert_eq!(run.call("GET", &format!("{project}/invitations"), None, &stranger).await, 404);

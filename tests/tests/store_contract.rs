@@ -4,11 +4,12 @@
 use integration_tests::*;
 use invitations::clock::Clock;
 use invitations::domain::{
-    Actor, Cursor, Event, Grant, InvitationChanges, InvitationId, InvitationStatus, Inviter, Membership, Page,
-    PageRequest, Policy, ProjectId, QuotaClaim, QuotaScope, QuotaUse, UserId,
+    Actor, Cursor, DeliveryStatus, Event, Grant, InvitationChanges, InvitationId, InvitationStatus, Inviter,
+    Membership, Page, PageRequest, Policy, ProjectId, QuotaClaim, QuotaScope, QuotaUse, UserId,
 };
 use invitations::store::{
-    Acceptance, CreateGuard, EventFilter, InvitationKey, PendingInvitation, Store, StoreError, StoreResult, Transition,
+    Acceptance, CreateGuard, EventFilter, InvitationFilter, InvitationKey, PendingInvitation, Store, StoreError,
+    StoreResult, Transition,
 };
 use invitations::{AppError, Email, Invitation, Project, Role};
 use std::sync::Arc;
@@ -37,6 +38,7 @@ contract!(
     a_stale_version_is_refused_and_leaves_the_state_alone,
     changing_the_address_moves_the_marker_and_checks_uniqueness,
     lists_paginate_in_time_order_and_filter_by_status,
+    lists_filter_by_delivery_status_and_address_alone_and_with_status,
     pending_and_expired_lists_come_by_expiry_and_split_at_now,
     an_invitation_id_never_reaches_another_project,
     sign_up_accepts_every_pending_invitation_once,
@@ -172,7 +174,7 @@ async fn a_failed_create_writes_nothing(store: Arc<dyn Store>) {
         matches!(store.create_invitation(&second, &guard, None, &Event::invitation_created(&second, &Actor::System), &[]).await, Err(StoreError::DuplicatePending(m)) if m.invitation_id == first.id)
     );
     assert!(store.invitations_by_key(&[(pid.clone(), second.id)]).await.unwrap().is_empty());
-    let page = store.invitations(&pid, None, now, &PageRequest::default()).await.unwrap();
+    let page = store.invitations(&pid, &InvitationFilter::default(), now, &PageRequest::default()).await.unwrap();
     assert_eq!(page.items, vec![first]);
 }
 
@@ -313,22 +315,70 @@ async fn lists_paginate_in_time_order_and_filter_by_status(store: Arc<dyn Store>
         .is_empty());
 }
 
-/// Every page of the list filtered by `status`, following the cursors as a client would.
+/// Every page of the list filtered by `filter`, following the cursors as a client would.
 async fn all_pages(
     service: &Service,
     owner: &invitations::Caller,
     pid: &ProjectId,
-    status: InvitationStatus,
+    filter: impl Into<InvitationFilter>,
     mut page: PageRequest,
 ) -> Vec<Vec<InvitationId>> {
+    let filter = filter.into();
     let mut pages = Vec::new();
     loop {
-        let result = service.list_invitations(owner, pid, Some(status), &page).await.unwrap();
+        let result = service.list_invitations(owner, pid, filter.clone(), &page).await.unwrap();
         pages.push(result.items.iter().map(|i| i.id).collect());
         let Some(cursor) = result.next else { return pages };
-        let valid = |key: &str| invitations::store::is_invitation_list_key(key, Some(status));
+        let valid = |key: &str| filter.is_list_key(key);
         page = PageRequest { after: Some(Cursor::decode(&cursor.encode(), valid).unwrap()), ..page };
     }
+}
+
+async fn lists_filter_by_delivery_status_and_address_alone_and_with_status(store: Arc<dyn Store>) {
+    let (service, clock, owner, pid) = setup(store.clone()).await;
+    let mut made = Vec::new();
+    for name in ["a", "b", "c", "d", "e", "f"] {
+        clock.advance(Duration::milliseconds(5));
+        let mut new = new_invitation(&format!("{name}@example.com"), "readonly");
+        new.send = name != "d";
+        made.push(service.create_invitation(&owner, &pid, new).await.unwrap());
+    }
+    let now = clock.now();
+    for (i, delivery) in [(0, DeliveryStatus::Failed), (1, DeliveryStatus::Bounced), (4, DeliveryStatus::Bounced)] {
+        deliver(store.as_ref(), &made[i], delivery, now).await;
+    }
+    deliver(store.as_ref(), &made[5], DeliveryStatus::NotQueued, now).await;
+    let [a, b, c, d, e, f] = made.iter().map(|i| i.id).collect::<Vec<_>>()[..] else { unreachable!() };
+    service.revoke(&owner, &pid, e).await.unwrap();
+    let failed = || vec![DeliveryStatus::Bounced, DeliveryStatus::Failed, DeliveryStatus::NotQueued];
+    let two = PageRequest { limit: 2, after: None };
+
+    let by_delivery = InvitationFilter { delivery: failed(), ..Default::default() };
+    assert_eq!(all_pages(&service, &owner, &pid, by_delivery.clone(), two.clone()).await, [[a, b], [e, f]]);
+    let pending = InvitationFilter { status: Some(InvitationStatus::Pending), ..by_delivery.clone() };
+    assert_eq!(all_pages(&service, &owner, &pid, pending.clone(), two.clone()).await, [vec![a, b], vec![f]]);
+    let revoked = InvitationFilter { status: Some(InvitationStatus::Revoked), ..by_delivery.clone() };
+    assert_eq!(all_pages(&service, &owner, &pid, revoked, two.clone()).await, [[e]]);
+    let quiet = InvitationFilter { delivery: vec![DeliveryStatus::NotSent], ..Default::default() };
+    assert_eq!(all_pages(&service, &owner, &pid, quiet, two.clone()).await, [[d]]);
+    let queued = InvitationFilter { delivery: vec![DeliveryStatus::Queued], ..pending.clone() };
+    assert_eq!(all_pages(&service, &owner, &pid, queued, two.clone()).await, [[c]]);
+
+    // Invited again after the revoke, `e` has two invitations: by creation, either status.
+    clock.advance(Duration::milliseconds(5));
+    let again = service.create_invitation(&owner, &pid, new_invitation("E@Example.com", "editor")).await.unwrap();
+    let to_e = InvitationFilter { email: Some("e@example.com".into()), ..Default::default() };
+    let one = PageRequest { limit: 1, after: None };
+    assert_eq!(all_pages(&service, &owner, &pid, to_e.clone(), one.clone()).await, [[e], [again.id]]);
+    let pending_to_e = InvitationFilter { status: Some(InvitationStatus::Pending), ..to_e.clone() };
+    assert_eq!(all_pages(&service, &owner, &pid, pending_to_e, one.clone()).await, [[again.id]]);
+    let bounced_to_e = InvitationFilter { delivery: vec![DeliveryStatus::Bounced], ..to_e };
+    assert_eq!(all_pages(&service, &owner, &pid, bounced_to_e, one).await, [[e]]);
+    // Lapsed, the failed ones are expired: the pending view is empty, the expired one holds them.
+    clock.advance(Policy::default().ttl);
+    assert_eq!(all_pages(&service, &owner, &pid, pending, two.clone()).await, [Vec::<InvitationId>::new()]);
+    let expired = InvitationFilter { status: Some(InvitationStatus::Expired), ..by_delivery };
+    assert_eq!(all_pages(&service, &owner, &pid, expired, two).await, [vec![a, b], vec![f]]);
 }
 
 async fn pending_and_expired_lists_come_by_expiry_and_split_at_now(store: Arc<dyn Store>) {
@@ -571,11 +621,11 @@ impl Store for ChangesBeforeFirstBatch {
     async fn invitations(
         &self,
         project_id: &ProjectId,
-        status: Option<InvitationStatus>,
+        filter: &InvitationFilter,
         now: time::OffsetDateTime,
         page: &PageRequest,
     ) -> StoreResult<Page<Invitation>> {
-        self.inner.invitations(project_id, status, now, page).await
+        self.inner.invitations(project_id, filter, now, page).await
     }
     async fn events(
         &self,

@@ -72,7 +72,7 @@ pub fn list<T: Serialize>(request: &Request, carried: &[&str], items: &[T], next
     if let Some(cursor) = next {
         let mut query = form_urlencoded::Serializer::new(String::new());
         for name in carried {
-            if let Some(value) = request::query_param(request, name) {
+            for value in request::query_values(request, name) {
                 query.append_pair(name, value);
             }
         }

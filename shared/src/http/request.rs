@@ -4,10 +4,11 @@
 use super::views::InvitationIdBody;
 use crate::domain::page::{InvalidCursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::domain::{
-    Caller, Cursor, Email, EventType, IfMatch, InvitationId, InvitationStatus, PageRequest, ProjectId, Role, UserId,
+    Caller, Cursor, DeliveryStatus, Email, EventType, IfMatch, InvitationId, InvitationStatus, PageRequest, ProjectId,
+    Role, UserId,
 };
 use crate::service::{invalid_cursor, AppError};
-use crate::store::EventFilter;
+use crate::store::{EventFilter, InvitationFilter};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
@@ -148,6 +149,30 @@ pub fn status_param(request: &Request) -> Result<Option<InvitationStatus>, AppEr
         .and_then(InvitationStatus::from_code)
         .map(Some)
         .ok_or_else(|| AppError::invalid("invalid_status", Some("status"), "status must be one of 1, 2, 3, 4, 5"))
+}
+
+/// Every value of a query parameter, repeated (`?a=1&a=2`) or comma-separated (`?a=1,2`).
+pub fn query_values<'r>(request: &'r Request, name: &str) -> Vec<&'r str> {
+    let values = request.query_string_parameters_ref().and_then(|params| params.all(name)).unwrap_or_default();
+    values.into_iter().flat_map(|value| value.split(',')).map(str::trim).filter(|v| !v.is_empty()).collect()
+}
+
+/// `?status=&delivery_status=&email=`: which of a project's invitations to list.
+pub fn invitation_filter_params(request: &Request) -> Result<InvitationFilter, AppError> {
+    let status = status_param(request)?;
+    let mut delivery = Vec::new();
+    for raw in query_values(request, "delivery_status") {
+        let value = DeliveryStatus::parse(raw).ok_or_else(|| {
+            let names: Vec<_> = DeliveryStatus::ALL.iter().map(|d| d.as_str()).collect();
+            let message = format!("delivery_status must be one or more of {}", names.join(", "));
+            AppError::invalid("invalid_delivery_status", Some("delivery_status"), message)
+        })?;
+        if !delivery.contains(&value) {
+            delivery.push(value);
+        }
+    }
+    let email = query_param(request, "email").map(parse_email).transpose()?.map(|e| e.normalized().to_owned());
+    Ok(InvitationFilter { status, delivery, email })
 }
 
 /// `?limit=&cursor=`; `valid_key` checks that a cursor's key has the shape its list uses.

@@ -6,10 +6,10 @@ use super::{domain_not_allowed, require_grant, require_manager, require_verified
 use crate::domain::email_address::{candidates, domain_of};
 use crate::domain::quota::{ADDRESS_HOLD_AFTER_EXPIRY, DAY};
 use crate::domain::{
-    Actor, Caller, Event, Invitation, InvitationChanges, InvitationId, InvitationRef, InvitationStatus, Membership,
-    NewInvitation, Page, PageRequest, ProjectId, QuotaScope, Role,
+    Actor, Caller, Event, Invitation, InvitationChanges, InvitationId, InvitationRef, Membership, NewInvitation, Page,
+    PageRequest, ProjectId, QuotaScope, Role,
 };
-use crate::store::{CreateGuard, EventFilter, StoreError, Transition};
+use crate::store::{CreateGuard, EventFilter, InvitationFilter, StoreError, Transition};
 use time::OffsetDateTime;
 
 impl Invitations {
@@ -194,12 +194,12 @@ impl Invitations {
         &self,
         caller: &Caller,
         project_id: &ProjectId,
-        status: Option<InvitationStatus>,
+        filter: impl Into<InvitationFilter>,
         page: &PageRequest,
     ) -> Result<Page<Invitation>, AppError> {
         let (_, membership) = self.store.project_and_membership(project_id, &caller.user_id).await?;
         require_manager(membership.as_ref())?;
-        Ok(self.store.invitations(project_id, status, self.clock.now(), page).await?)
+        Ok(self.store.invitations(project_id, &filter.into(), self.clock.now(), page).await?)
     }
 
     #[tracing::instrument(skip_all)]

@@ -277,7 +277,7 @@ impl Store for MemoryStore {
     async fn invitations(
         &self,
         project_id: &ProjectId,
-        status: Option<InvitationStatus>,
+        filter: &InvitationFilter,
         now: OffsetDateTime,
         page: &PageRequest,
     ) -> StoreResult<Page<Invitation>> {
@@ -285,9 +285,8 @@ impl Store for MemoryStore {
         let mut items: Vec<(String, Invitation)> = state
             .invitations
             .iter()
-            .filter(|((pid, _), _)| pid == project_id)
-            .filter(|(_, inv)| matches_status(inv, status, now))
-            .map(|((_, id), inv)| (status.map_or_else(|| id.to_string(), |s| status_list_key(inv, s)), inv.clone()))
+            .filter(|((pid, _), inv)| pid == project_id && filter.matches(inv, now))
+            .map(|(_, inv)| (filter.list_key(inv), inv.clone()))
             .collect();
         items.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(page_of(items.into_iter(), page, |key, after| key > after))

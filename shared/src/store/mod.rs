@@ -31,8 +31,8 @@ pub mod dynamodb;
 use crate::cause::Cause;
 use crate::domain::timestamp::to_millis;
 use crate::domain::{
-    Event, EventType, Grant, Invitation, InvitationId, InvitationStatus, Membership, Page, PageRequest, Project,
-    ProjectId, QuotaClaim, QuotaScope, QuotaUse, Role, UserId,
+    DeliveryStatus, Event, EventType, Grant, Invitation, InvitationId, InvitationStatus, Membership, Page, PageRequest,
+    Project, ProjectId, QuotaClaim, QuotaScope, QuotaUse, Role, UserId,
 };
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -151,9 +151,54 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Keeps a status filter's meaning in one place: Pending and Expired depend on the clock.
-pub fn matches_status(invitation: &Invitation, wanted: Option<InvitationStatus>, now: OffsetDateTime) -> bool {
-    wanted.is_none_or(|status| invitation.status_at(now) == status)
+/// Which of a project's invitations to list: every filter given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvitationFilter {
+    pub status: Option<InvitationStatus>,
+    /// Any of these delivery statuses; empty, any.
+    pub delivery: Vec<DeliveryStatus>,
+    /// The address, normalized.
+    pub email: Option<String>,
+}
+
+impl From<Option<InvitationStatus>> for InvitationFilter {
+    fn from(status: Option<InvitationStatus>) -> Self {
+        Self { status, ..Self::default() }
+    }
+}
+
+impl From<InvitationStatus> for InvitationFilter {
+    fn from(status: InvitationStatus) -> Self {
+        Some(status).into()
+    }
+}
+
+impl InvitationFilter {
+    /// Keeps the filter's meaning in one place: Pending and Expired depend on the clock.
+    pub fn matches(&self, invitation: &Invitation, now: OffsetDateTime) -> bool {
+        self.status.is_none_or(|status| invitation.status_at(now) == status)
+            && (self.delivery.is_empty() || self.delivery.contains(&invitation.delivery.status))
+            && self.email.as_ref().is_none_or(|email| *email == invitation.email_normalized)
+    }
+
+    /// The status whose order the list takes ([`status_list_key`]): an address's few
+    /// invitations come by creation whatever their status.
+    fn ordering_status(&self) -> Option<InvitationStatus> {
+        self.status.filter(|_| self.email.is_none())
+    }
+
+    /// Where an invitation sits in the list: its key.
+    pub fn list_key(&self, invitation: &Invitation) -> String {
+        match self.ordering_status() {
+            Some(status) => status_list_key(invitation, status),
+            None => invitation.id.to_string(),
+        }
+    }
+
+    /// Whether a cursor's key has the shape of this list's keys ([`InvitationFilter::list_key`]).
+    pub fn is_list_key(&self, key: &str) -> bool {
+        is_invitation_list_key(key, self.ordering_status())
+    }
 }
 
 /// Where an invitation sits in a list filtered by `status`. Pending and expired invitations come
@@ -179,7 +224,7 @@ pub fn expired_by(now: OffsetDateTime) -> String {
 
 /// Whether a cursor's key has the shape of the keys of an invitation list filtered by `status`
 /// ([`status_list_key`]).
-pub fn is_invitation_list_key(key: &str, status: Option<InvitationStatus>) -> bool {
+fn is_invitation_list_key(key: &str, status: Option<InvitationStatus>) -> bool {
     let by_expiry = matches!(status, Some(InvitationStatus::Pending | InvitationStatus::Expired));
     let id = match key.split_once('#') {
         Some((millis, id)) if by_expiry && millis.len() == 13 && millis.bytes().all(|b| b.is_ascii_digit()) => id,
@@ -246,11 +291,12 @@ pub trait Store: Send + Sync {
         user_id: &UserId,
     ) -> StoreResult<(Option<Invitation>, Option<Membership>)>;
 
-    /// A page of the project's invitations, oldest first, with the status they have at `now`.
+    /// A page of the project's invitations that `filter` selects at `now`, in the order of
+    /// [`InvitationFilter::list_key`].
     async fn invitations(
         &self,
         project_id: &ProjectId,
-        status: Option<InvitationStatus>,
+        filter: &InvitationFilter,
         now: OffsetDateTime,
         page: &PageRequest,
     ) -> StoreResult<Page<Invitation>>;

@@ -24,20 +24,23 @@ pub(super) type Item = HashMap<String, AttributeValue>;
 pub enum Index {
     /// Invitations by status, events by type.
     Gsi1,
-    /// Events by invitation.
+    /// Invitations by delivery status, events by invitation.
     Gsi2,
-    /// Events by invitation and type.
+    /// Invitations by address, events by invitation and type.
     Gsi3,
+    /// Invitations by status and delivery status.
+    Gsi4,
 }
 
 impl Index {
-    pub const ALL: [Index; 3] = [Index::Gsi1, Index::Gsi2, Index::Gsi3];
+    pub const ALL: [Index; 4] = [Index::Gsi1, Index::Gsi2, Index::Gsi3, Index::Gsi4];
 
     pub fn name(self) -> &'static str {
         match self {
             Index::Gsi1 => "GSI1",
             Index::Gsi2 => "GSI2",
             Index::Gsi3 => "GSI3",
+            Index::Gsi4 => "GSI4",
         }
     }
 
@@ -46,6 +49,7 @@ impl Index {
             Index::Gsi1 => "GSI1PK",
             Index::Gsi2 => "GSI2PK",
             Index::Gsi3 => "GSI3PK",
+            Index::Gsi4 => "GSI4PK",
         }
     }
 
@@ -54,6 +58,7 @@ impl Index {
             Index::Gsi1 => "GSI1SK",
             Index::Gsi2 => "GSI2SK",
             Index::Gsi3 => "GSI3SK",
+            Index::Gsi4 => "GSI4SK",
         }
     }
 
@@ -87,6 +92,27 @@ pub(super) fn status_partition(project_id: &ProjectId, status: InvitationStatus)
         InvitationStatus::Pending | InvitationStatus::Expired => (format!("PROJECT#{project_id}#EXPIRING"), "EXPIRES#"),
         other => (format!("PROJECT#{project_id}#STATUS#{}", other.code()), "INVITATION#"),
     }
+}
+
+/// The index partition (`GSI2`) of a project's invitations whose email is in `delivery`.
+pub(super) fn delivery_partition(project_id: &ProjectId, delivery: DeliveryStatus) -> String {
+    format!("PROJECT#{project_id}#DELIVERY#{}", delivery.as_str())
+}
+
+/// The index partition (`GSI4`) of a project's invitations of a status whose email is in
+/// `delivery`: the status's partition ([`status_partition`]), split by delivery status.
+pub(super) fn status_delivery_partition(
+    project_id: &ProjectId,
+    status: InvitationStatus,
+    delivery: DeliveryStatus,
+) -> (String, &'static str) {
+    let (partition, prefix) = status_partition(project_id, status);
+    (format!("{partition}#DELIVERY#{}", delivery.as_str()), prefix)
+}
+
+/// The index partition (`GSI3`) of a project's invitations to an address.
+pub(super) fn email_partition(project_id: &ProjectId, email_normalized: &str) -> String {
+    format!("PROJECT#{project_id}#EMAIL#{email_normalized}")
 }
 
 /// The index partition of a project's events of a type, of an invitation, or both.
@@ -264,7 +290,13 @@ pub(super) fn invitation_item(i: &Invitation) -> StoreResult<Item> {
         ("doc".to_owned(), AttributeValue::B(Blob::new(doc))),
     ]);
     let (partition, prefix) = status_partition(&i.project_id, i.status);
-    Index::Gsi1.set(&mut item, partition, format!("{prefix}{}", status_list_key(i, i.status)));
+    let by_status = format!("{prefix}{}", status_list_key(i, i.status));
+    let by_creation = format!("INVITATION#{}", i.id);
+    Index::Gsi1.set(&mut item, partition, by_status.clone());
+    Index::Gsi2.set(&mut item, delivery_partition(&i.project_id, i.delivery.status), by_creation.clone());
+    Index::Gsi3.set(&mut item, email_partition(&i.project_id, &i.email_normalized), by_creation);
+    let (partition, _) = status_delivery_partition(&i.project_id, i.status, i.delivery.status);
+    Index::Gsi4.set(&mut item, partition, by_status);
     let finished =
         matches!(i.status, InvitationStatus::Revoked | InvitationStatus::Declined | InvitationStatus::Expired);
     // DynamoDB's TTL wants epoch seconds.

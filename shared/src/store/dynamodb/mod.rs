@@ -33,6 +33,52 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
+    /// A page of invitations read through an index ([`DynamoStore::index_page`]), in the
+    /// filter's order; one whose state moved on since the index saw it is left out.
+    async fn invitation_page(
+        &self,
+        reads: Vec<PageRead<'_>>,
+        prefix: &str,
+        filter: &InvitationFilter,
+        now: OffsetDateTime,
+    ) -> StoreResult<Page<Invitation>> {
+        let (items, next) = self.index_page(reads, prefix).await?;
+        let mut invitations = items.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
+        invitations.retain(|i| filter.matches(i, now));
+        invitations.sort_by_cached_key(|i| filter.list_key(i));
+        Ok(Page { items: invitations, next })
+    }
+
+    /// The invitations to one address in a project, by creation, the filter's other conditions
+    /// applied to what is read: an address holds few invitations in a project (one pending at
+    /// most), so index pages are read until the page is full and one more is found.
+    async fn invitations_to(
+        &self,
+        project_id: &ProjectId,
+        email: &str,
+        filter: &InvitationFilter,
+        now: OffsetDateTime,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Invitation>> {
+        let mut found = Vec::new();
+        let mut after = page.after.clone();
+        loop {
+            let start = after.as_ref().map(|cursor| invitation_start(project_id, cursor, "INVITATION#")).transpose()?;
+            let partition = email_partition(project_id, email);
+            let read = PageRead::of_index(Index::Gsi3, partition, SortKeys::Prefix("INVITATION#"), start, page.limit);
+            let Page { items, next } = self.invitation_page(vec![read], "INVITATION#", filter, now).await?;
+            found.extend(items);
+            // One past the page tells whether more follow: no empty last page.
+            if found.len() > page.limit || next.is_none() {
+                let more = found.len() > page.limit;
+                found.truncate(page.limit);
+                let next = more.then(|| found.last().map(|i| Cursor { after: i.id.to_string() })).flatten();
+                return Ok(Page { items: found, next });
+            }
+            after = next;
+        }
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into(), event_retention: DEFAULT_EVENT_RETENTION }
     }
@@ -273,11 +319,29 @@ impl Store for DynamoStore {
     async fn invitations(
         &self,
         project_id: &ProjectId,
-        status: Option<InvitationStatus>,
+        filter: &InvitationFilter,
         now: OffsetDateTime,
         page: &PageRequest,
     ) -> StoreResult<Page<Invitation>> {
-        let Some(status) = status else {
+        if let Some(email) = &filter.email {
+            return self.invitations_to(project_id, email, filter, now, page).await;
+        }
+        let Some(status) = filter.status else {
+            if !filter.delivery.is_empty() {
+                let after = page
+                    .after
+                    .as_ref()
+                    .map(|cursor| invitation_start(project_id, cursor, "INVITATION#"))
+                    .transpose()?;
+                let reads = (filter.delivery.iter())
+                    .map(|delivery| {
+                        let partition = delivery_partition(project_id, *delivery);
+                        let sort_keys = SortKeys::Prefix("INVITATION#");
+                        PageRead::of_index(Index::Gsi2, partition, sort_keys, after.clone(), page.limit)
+                    })
+                    .collect();
+                return self.invitation_page(reads, "INVITATION#", filter, now).await;
+            }
             let read =
                 PageRead { projection: INVITATION_FIELDS, ..PageRead::of(project_pk(project_id), "INVITATION#", page) };
             let (items, more) = self.query_page(read).await?;
@@ -285,8 +349,8 @@ impl Store for DynamoStore {
             let next = more.then(|| invitations.last().map(|i| Cursor { after: i.id.to_string() })).flatten();
             return Ok(Page { items: invitations, next });
         };
-        let (partition, prefix) = status_partition(project_id, status);
-        let sort_keys = match status {
+        let (_, prefix) = status_partition(project_id, status);
+        let sort_keys = || match status {
             InvitationStatus::Pending => SortKeys::Above(format!("{prefix}{}", expired_by(now))),
             InvitationStatus::Expired => SortKeys::Between(prefix.to_owned(), format!("{prefix}{}", expired_by(now))),
             _ => SortKeys::Prefix(prefix),
@@ -294,19 +358,21 @@ impl Store for DynamoStore {
         let after = match &page.after {
             // What lapsed since the previous page is behind the pending list's start now.
             Some(cursor) if status == InvitationStatus::Pending && cursor.after <= expired_by(now) => None,
-            Some(cursor) => {
-                let id = id_of_list_key(&cursor.after).ok_or_else(|| internal_msg("a cursor that is no list key"))?;
-                Some((invitation_key(project_id, id), format!("{prefix}{}", cursor.after)))
-            }
+            Some(cursor) => Some(invitation_start(project_id, cursor, prefix)?),
             None => None,
         };
-        let read = PageRead::of_index(Index::Gsi1, partition, sort_keys, after, page.limit);
-        let (items, next) = self.index_page(read, prefix).await?;
-        let mut invitations = items.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
-        // The index is a moment behind the table: one that changed status since is left out.
-        invitations.retain(|i| matches_status(i, Some(status), now));
-        invitations.sort_by_key(|i| status_list_key(i, status));
-        Ok(Page { items: invitations, next })
+        let reads = if filter.delivery.is_empty() {
+            let (partition, _) = status_partition(project_id, status);
+            vec![PageRead::of_index(Index::Gsi1, partition, sort_keys(), after, page.limit)]
+        } else {
+            (filter.delivery.iter())
+                .map(|delivery| {
+                    let (partition, _) = status_delivery_partition(project_id, status, *delivery);
+                    PageRead::of_index(Index::Gsi4, partition, sort_keys(), after.clone(), page.limit)
+                })
+                .collect()
+        };
+        self.invitation_page(reads, prefix, filter, now).await
     }
 
     async fn events(
@@ -330,7 +396,7 @@ impl Store for DynamoStore {
             backwards: true,
             ..PageRead::of_index(index, partition, SortKeys::Prefix("EVENT#"), after, page.limit)
         };
-        let (items, next) = self.index_page(read, "EVENT#").await?;
+        let (items, next) = self.index_page(vec![read], "EVENT#").await?;
         let mut events = items.iter().map(event_from).collect::<StoreResult<Vec<_>>>()?;
         events.sort_by_key(|event| std::cmp::Reverse(event.id));
         Ok(Page { items: events, next })
@@ -391,4 +457,11 @@ impl Store for DynamoStore {
         }
         self.transact(items).await.map_err(Cancelled::into_other)
     }
+}
+
+/// Where an index page of invitations starts: after the invitation the cursor names (its table
+/// key, and its index sort key: `prefix` and the cursor's list key).
+fn invitation_start(project_id: &ProjectId, cursor: &Cursor, prefix: &str) -> StoreResult<(Item, String)> {
+    let id = id_of_list_key(&cursor.after).ok_or_else(|| internal_msg("a cursor that is no list key"))?;
+    Ok((invitation_key(project_id, id), format!("{prefix}{}", cursor.after)))
 }

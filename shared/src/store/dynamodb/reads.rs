@@ -23,13 +23,32 @@ impl DynamoStore {
     /// A page of an index's keys and the items they name, fetched by key eventually consistent
     /// (half the read units; the index is a moment behind the table anyway), in no set order;
     /// and the cursor after the last key read (its sort key without `prefix`) when more follow.
+    ///
+    /// Several reads (partitions of one index whose sort keys share `prefix` and order) make
+    /// one page between them: each reads `limit + 1` keys, and the first `limit` of all of them
+    /// in sort-key order are the page (whatever a partition holds past its own `limit` comes
+    /// after those).
     pub(super) async fn index_page(
         &self,
-        read: PageRead<'_>,
+        reads: Vec<PageRead<'_>>,
         prefix: &str,
     ) -> StoreResult<(Vec<Item>, Option<Cursor>)> {
-        let index = read.index.ok_or_else(|| StoreError::Internal(Cause::msg("an index page of the table")))?;
-        let (index_items, more) = self.query_page(read).await?;
+        let (Some(index), Some(limit)) = (reads.first().and_then(|r| r.index), reads.first().map(|r| r.limit)) else {
+            return Err(StoreError::Internal(Cause::msg("an index page of no index")));
+        };
+        let (backwards, merged) = (reads.iter().any(|read| read.backwards), reads.len() > 1);
+        let pages = futures::future::try_join_all(reads.into_iter().map(|read| self.query_page(read))).await?;
+        let mut more = pages.iter().any(|(_, more)| *more);
+        let mut index_items: Vec<Item> = pages.into_iter().flat_map(|(items, _)| items).collect();
+        if merged {
+            let sort_key = |item: &Item| item.get(index.sk()).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            index_items.sort_by_cached_key(sort_key);
+            if backwards {
+                index_items.reverse();
+            }
+            more |= index_items.len() > limit;
+            index_items.truncate(limit);
+        }
         let keys = index_items.iter().map(table_key).collect::<StoreResult<Vec<_>>>()?;
         let items = self.batch_read(keys, false).await?;
         let next = match index_items.last() {
