@@ -238,6 +238,45 @@ async fn api_functions(api: &Api, resources: &Resources) -> BTreeMap<String, BTr
     assert_eq!(run.call("POST", &format!("{own_path}/{second}/decline"), None, &invitee).await, 200);
     assert_eq!(run.call("POST", &format!("{own_path}/{second}/decline"), None, &invitee).await, 409);
     used.insert("decline-invitation".to_owned(), f.used(resources));
+
+    let (owner, pid) = api.project().await;
+    let (manager, editor) = (api.member(&owner, &pid, "manager").await, api.member(&owner, &pid, "editor").await);
+    let member = |who: &Caller| format!("/api/v1/projects/{pid}/members/{}", who.user_id);
+    let role = |role: &str| Some(json!({"role": role}));
+    let f = Recorded::start().await;
+    let run = f.through(api, Settings::default());
+    assert_eq!(run.call("PATCH", &member(&editor), role("readonly"), &manager).await, 200);
+    assert_eq!(run.call("PATCH", &member(&editor), role("boss"), &editor).await, 403);
+    // The last owner: its demotion reads the owners, and with a second one checks it stays.
+    assert_eq!(run.call("PATCH", &member(&owner), role("editor"), &owner).await, 409);
+    assert_eq!(run.call("PATCH", &member(&manager), role("owner"), &owner).await, 200);
+    assert_eq!(run.call("PATCH", &member(&manager), role("manager"), &owner).await, 200);
+    used.insert("update-member".to_owned(), f.used(resources));
+
+    let f = Recorded::start().await;
+    let run = f.through(api, Settings::default());
+    assert_eq!(run.call("DELETE", &member(&owner), None, &owner).await, 409);
+    assert_eq!(run.call("DELETE", &member(&editor), None, &manager).await, 204);
+    assert_eq!(run.call("DELETE", &member(&editor), None, &manager).await, 404);
+    api.call("PATCH", &member(&manager), role("owner"), Some(&owner)).await;
+    assert_eq!(run.call("DELETE", &member(&manager), None, &owner).await, 204);
+    used.insert("remove-member".to_owned(), f.used(resources));
+
+    let (manager, second) = (api.member(&owner, &pid, "manager").await, api.member(&owner, &pid, "owner").await);
+    let f = Recorded::start().await;
+    let run = f.through(api, Settings::default());
+    let me = format!("/api/v1/projects/{pid}/members/me");
+    assert_eq!(run.call("DELETE", &me, None, &manager).await, 204);
+    assert_eq!(run.call("DELETE", &me, None, &second).await, 204);
+    assert_eq!(run.call("DELETE", &me, None, &owner).await, 409);
+    assert_eq!(run.call("DELETE", &me, None, &stranger).await, 404);
+    used.insert("leave-project".to_owned(), f.used(resources));
+
+    let f = Recorded::start().await;
+    let run = f.through(api, Settings::default());
+    assert_eq!(run.call("GET", "/api/v1/me/projects", None, &owner).await, 200);
+    assert_eq!(run.call("GET", "/api/v1/me/projects?limit=1", None, &stranger).await, 200);
+    used.insert("my-projects".to_owned(), f.used(resources));
     used
 }
 

@@ -4,12 +4,12 @@
 use integration_tests::*;
 use invitations::clock::Clock;
 use invitations::domain::{
-    Actor, Cursor, DeliveryStatus, Event, Grant, InvitationChanges, InvitationId, InvitationStatus, Inviter,
-    Membership, Page, PageRequest, Policy, ProjectId, QuotaClaim, QuotaScope, QuotaUse, UserId,
+    Actor, Cursor, DeliveryStatus, Event, EventType, Grant, InvitationChanges, InvitationId, InvitationStatus, Inviter,
+    MemberChange, Membership, Page, PageRequest, Policy, ProjectId, QuotaClaim, QuotaScope, QuotaUse, UserId,
 };
 use invitations::store::{
-    Acceptance, CreateGuard, EventFilter, InvitationFilter, InvitationKey, PendingInvitation, Store, StoreError,
-    StoreResult, Transition,
+    Acceptance, CreateGuard, EventFilter, InvitationFilter, InvitationKey, MemberUpdate, PendingInvitation, Store,
+    StoreError, StoreResult, Transition,
 };
 use invitations::{AppError, Email, Invitation, Project, Role};
 use std::sync::Arc;
@@ -39,6 +39,7 @@ contract!(
     changing_the_address_moves_the_marker_and_checks_uniqueness,
     lists_paginate_in_time_order_and_filter_by_status,
     lists_filter_by_delivery_status_and_address_alone_and_with_status,
+    members_change_within_the_role_ceiling_and_the_last_owner_stays,
     pending_and_expired_lists_come_by_expiry_and_split_at_now,
     an_invitation_id_never_reaches_another_project,
     sign_up_accepts_every_pending_invitation_once,
@@ -600,6 +601,18 @@ impl Store for ChangesBeforeFirstBatch {
     async fn members(&self, project_id: &ProjectId, page: &PageRequest) -> StoreResult<Page<Membership>> {
         self.inner.members(project_id, page).await
     }
+    async fn members_by_id(&self, project_id: &ProjectId, user_ids: &[UserId]) -> StoreResult<Vec<Membership>> {
+        self.inner.members_by_id(project_id, user_ids).await
+    }
+    async fn another_owner(&self, project_id: &ProjectId, except: &UserId) -> StoreResult<Option<Membership>> {
+        self.inner.another_owner(project_id, except).await
+    }
+    async fn change_member(&self, update: MemberUpdate<'_>) -> StoreResult<()> {
+        self.inner.change_member(update).await
+    }
+    async fn projects_of(&self, user_id: &UserId, page: &PageRequest) -> StoreResult<Page<(Project, Membership)>> {
+        self.inner.projects_of(user_id, page).await
+    }
     async fn create_invitation(
         &self,
         invitation: &Invitation,
@@ -739,4 +752,68 @@ async fn a_replacement_takes_over_the_expired_invitation_s_address_slot(store: A
     assert_eq!((old.address_slot, new.address_slot), (Some(0), Some(0)));
     let held = store.quota_use(&QuotaScope::AddressPending("solo@example.com".into()), service.now()).await.unwrap();
     assert_eq!(held.held, vec![0]);
+}
+
+async fn members_change_within_the_role_ceiling_and_the_last_owner_stays(store: Arc<dyn Store>) {
+    let (service, _, owner, pid) = setup(store.clone()).await;
+    let mut joined = Vec::new();
+    for role in ["manager", "manager", "editor"] {
+        let member = user_with_email(&unique_email(role));
+        let new = new_invitation(member.email.as_deref().unwrap(), role);
+        let invitation = service.create_invitation(&owner, &pid, new).await.unwrap();
+        service.accept(&member, &pid, invitation.id).await.unwrap();
+        joined.push(member);
+    }
+    let [manager, other_manager, editor] = &joined[..] else { unreachable!() };
+    let change = |who: &invitations::Caller, whom: &invitations::Caller, change: MemberChange| {
+        let (service, pid, who, whom) = (&service, &pid, who.clone(), whom.user_id.clone());
+        async move { service.change_member(&who, pid, &whom, change).await }
+    };
+    let code = |result: Result<Option<Membership>, AppError>| result.unwrap_err().code().to_owned();
+
+    let demoted = change(manager, editor, MemberChange::Role(Role::ReadOnly)).await.unwrap().unwrap();
+    assert_eq!(demoted.role, Role::ReadOnly);
+    assert_eq!(code(change(manager, other_manager, MemberChange::Remove).await), "role_above_own");
+    assert_eq!(code(change(manager, editor, MemberChange::Role(Role::Owner)).await), "role_above_own");
+    assert_eq!(code(change(editor, manager, MemberChange::Remove).await), "forbidden");
+    assert_eq!(change(&user("stranger"), editor, MemberChange::Remove).await.unwrap_err(), AppError::NotFound);
+    assert_eq!(change(manager, &user("nobody"), MemberChange::Remove).await.unwrap_err(), AppError::NotFound);
+    assert_eq!(code(change(&owner, &owner, MemberChange::Role(Role::Manager)).await), "last_owner");
+    assert_eq!(code(change(&owner, &owner, MemberChange::Remove).await), "last_owner");
+
+    // With a second owner, the first may step down, and then be removed by the second.
+    change(&owner, manager, MemberChange::Role(Role::Owner)).await.unwrap();
+    change(&owner, &owner, MemberChange::Role(Role::Editor)).await.unwrap();
+    assert_eq!(change(manager, &owner, MemberChange::Remove).await.unwrap(), None);
+    assert_eq!(code(change(manager, manager, MemberChange::Remove).await), "last_owner", "the one owner left");
+    assert_eq!(change(editor, editor, MemberChange::Remove).await.unwrap(), None, "anyone may leave");
+
+    let first = PageRequest::default();
+    let mine = service.my_projects(manager, &first).await.unwrap().items;
+    assert_eq!(mine.iter().map(|(p, role)| (p.id.clone(), *role)).collect::<Vec<_>>(), [(pid.clone(), Role::Owner)]);
+    assert!(service.my_projects(&owner, &first).await.unwrap().items.is_empty());
+    let members = service.members(manager, &pid, &first).await.unwrap().items;
+    let mut left: Vec<_> = members.iter().map(|m| m.user_id.clone()).collect();
+    left.sort();
+    let mut expected = vec![manager.user_id.clone(), other_manager.user_id.clone()];
+    expected.sort();
+    assert_eq!(left, expected);
+
+    let events = service.events(manager, &pid, &EventFilter::default(), &first).await.unwrap().items;
+    let member_events: Vec<_> = events
+        .iter()
+        .rev()
+        .filter(|e| matches!(e.kind, EventType::MemberRoleChanged | EventType::MemberRemoved))
+        .map(|e| (e.kind, e.changes.member_id.clone().unwrap(), e.changes.role.unwrap()))
+        .collect();
+    assert_eq!(
+        member_events,
+        [
+            (EventType::MemberRoleChanged, editor.user_id.clone(), Role::ReadOnly),
+            (EventType::MemberRoleChanged, manager.user_id.clone(), Role::Owner),
+            (EventType::MemberRoleChanged, owner.user_id.clone(), Role::Editor),
+            (EventType::MemberRemoved, owner.user_id.clone(), Role::Editor),
+            (EventType::MemberRemoved, editor.user_id.clone(), Role::ReadOnly),
+        ]
+    );
 }

@@ -40,6 +40,11 @@ pub fn routes() -> Vec<Route> {
         route!(create_project),
         route!(get_project),
         route!(list_members),
+        // Before `remove_member`: the first route that matches serves, and `me` is no user id.
+        route!(leave_project),
+        route!(update_member),
+        route!(remove_member),
+        route!(my_projects),
         route!(list_invitations),
         route!(list_events),
         route!(create_invitation),

@@ -17,6 +17,8 @@ use uuid::Uuid;
 pub enum EventType {
     ProjectCreated,
     MemberAdded,
+    MemberRoleChanged,
+    MemberRemoved,
     InvitationCreated,
     InvitationUpdated,
     InvitationResent,
@@ -30,9 +32,11 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 18] = [
+    pub const ALL: [EventType; 20] = [
         EventType::ProjectCreated,
         EventType::MemberAdded,
+        EventType::MemberRoleChanged,
+        EventType::MemberRemoved,
         EventType::InvitationCreated,
         EventType::InvitationUpdated,
         EventType::InvitationResent,
@@ -56,6 +60,8 @@ impl EventType {
         match self {
             EventType::ProjectCreated => "project.created",
             EventType::MemberAdded => "member.added",
+            EventType::MemberRoleChanged => "member.role_changed",
+            EventType::MemberRemoved => "member.removed",
             EventType::InvitationCreated => "invitation.created",
             EventType::InvitationUpdated => "invitation.updated",
             EventType::InvitationResent => "invitation.resent",
@@ -158,6 +164,15 @@ impl Event {
         let mut event = Event::new(EventType::MemberAdded, member.project_id.clone(), actor, at);
         event.changes.member_id = Some(member.user_id.clone());
         event.changes.role = Some(member.role);
+        event
+    }
+
+    /// `member.role_changed` (with the new role) or `member.removed` (with the role held).
+    pub fn member_changed(from: &Membership, to: Option<&Membership>, actor: &Actor, at: OffsetDateTime) -> Event {
+        let kind = if to.is_some() { EventType::MemberRoleChanged } else { EventType::MemberRemoved };
+        let mut event = Event::new(kind, from.project_id.clone(), actor, at);
+        event.changes.member_id = Some(from.user_id.clone());
+        event.changes.role = Some(to.unwrap_or(from).role);
         event
     }
 

@@ -21,7 +21,7 @@ pub use invitation::{
     InvitationStatus, Inviter, NewInvitation, Note, Policy, TransitionError,
 };
 pub use page::{Cursor, Page, PageRequest};
-pub use project::{Caller, Grant, Membership, NewProject, Project, ProjectName};
+pub use project::{Caller, Grant, MemberChange, MemberChangeError, Membership, NewProject, Project, ProjectName};
 pub use quota::{QuotaClaim, QuotaScope, QuotaUse, Quotas};
 pub use role::Role;
 pub use settings::Settings;

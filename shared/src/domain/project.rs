@@ -88,6 +88,58 @@ impl Membership {
     }
 }
 
+/// What is asked of a membership: a new role, or its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    Role(Role),
+    Remove,
+}
+
+/// Why a member may not be changed as asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MemberChangeError {
+    #[error("Only the project's managers and owners can change its members.")]
+    NotManager,
+    #[error("You can change only members whose role is below yours.")]
+    TargetNotBelow,
+    #[error("You cannot grant a role above your own.")]
+    RoleAboveOwn,
+}
+
+impl Membership {
+    /// Whether `actor` may make `change` to this membership: anyone may leave; otherwise owners
+    /// act on anyone, managers on lower roles only, and nobody grants above their own role. (The
+    /// last owner is the store's to keep: it takes another owner to read.)
+    pub fn check_change(&self, actor: &Membership, change: MemberChange) -> Result<(), MemberChangeError> {
+        if change == MemberChange::Remove && actor.user_id == self.user_id {
+            return Ok(());
+        }
+        if !actor.role.can_manage_invitations() {
+            return Err(MemberChangeError::NotManager);
+        }
+        if actor.role != Role::Owner && self.role >= actor.role {
+            return Err(MemberChangeError::TargetNotBelow);
+        }
+        match change {
+            MemberChange::Role(role) if !actor.role.can_grant(role) => Err(MemberChangeError::RoleAboveOwn),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the change leaves the project one owner fewer.
+    pub fn loses_owner(&self, change: MemberChange) -> bool {
+        self.role == Role::Owner && change != MemberChange::Role(Role::Owner)
+    }
+
+    /// The membership after `change`; `None` when it ends.
+    pub fn changed(&self, change: MemberChange) -> Option<Membership> {
+        match change {
+            MemberChange::Role(role) => Some(Membership { role, ..self.clone() }),
+            MemberChange::Remove => None,
+        }
+    }
+}
+
 /// The authenticated caller, from the identity token's claims.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -151,6 +203,29 @@ mod tests {
             Membership::grant(None, &p(), &u(), Some("u@x.io"), Role::Owner, NOW),
             Grant::Write { replaces: None, .. }
         ));
+    }
+
+    #[test]
+    fn owners_change_anyone_managers_only_lower_roles_and_anyone_may_leave() {
+        let as_user = |id: &str, role: Role| Membership { user_id: UserId::parse(id).unwrap(), ..member(role) };
+        let (owner, manager, editor) =
+            (as_user("o", Role::Owner), as_user("m", Role::Manager), as_user("e", Role::Editor));
+        let other_manager = as_user("m2", Role::Manager);
+        assert_eq!(editor.check_change(&manager, MemberChange::Role(Role::ReadOnly)), Ok(()));
+        assert_eq!(
+            editor.check_change(&manager, MemberChange::Role(Role::Owner)),
+            Err(MemberChangeError::RoleAboveOwn)
+        );
+        assert_eq!(other_manager.check_change(&manager, MemberChange::Remove), Err(MemberChangeError::TargetNotBelow));
+        assert_eq!(owner.check_change(&manager, MemberChange::Remove), Err(MemberChangeError::TargetNotBelow));
+        assert_eq!(manager.check_change(&editor, MemberChange::Remove), Err(MemberChangeError::NotManager));
+        assert_eq!(as_user("o2", Role::Owner).check_change(&owner, MemberChange::Role(Role::Editor)), Ok(()));
+        assert_eq!(editor.check_change(&editor, MemberChange::Remove), Ok(()), "leaving");
+        assert_eq!(owner.check_change(&owner, MemberChange::Remove), Ok(()), "the last owner is the store's to keep");
+        assert!(owner.loses_owner(MemberChange::Role(Role::Manager)) && owner.loses_owner(MemberChange::Remove));
+        assert!(!owner.loses_owner(MemberChange::Role(Role::Owner)) && !manager.loses_owner(MemberChange::Remove));
+        assert_eq!(editor.changed(MemberChange::Role(Role::DataEntry)).unwrap().role, Role::DataEntry);
+        assert_eq!(editor.changed(MemberChange::Remove), None);
     }
 
     #[test]

@@ -18,7 +18,8 @@ use std::future::Future;
 use tracing::Instrument;
 
 pub use request::{
-    caller, if_match, invitation_id_in_body, invitation_in_path, page_params, parsed_body, project_in_path,
+    caller, if_match, invitation_id_in_body, invitation_in_path, member_in_path, page_params, parsed_body,
+    project_in_path,
 };
 
 /// A JSON response. (The views always serialize; should one ever not, the client gets a 500, never
@@ -44,6 +45,13 @@ pub fn ok<T: Serialize>(value: &T) -> Response<Body> {
 
 pub fn created<T: Serialize>(value: &T) -> Response<Body> {
     json(StatusCode::CREATED, value)
+}
+
+/// Done, nothing to say: 204.
+pub fn no_content() -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
 }
 
 /// An invitation's response, with its version as the `ETag` (`If-Match` takes it back).

@@ -101,6 +101,13 @@ pub fn project_in_path(request: &Request) -> Result<ProjectId, AppError> {
     Ok(project_id)
 }
 
+/// The project `{pk}` and the member `{user_id}` a route's path names.
+pub fn member_in_path(request: &Request) -> Result<(ProjectId, UserId), AppError> {
+    let project_id = project_in_path(request)?;
+    let user_id = UserId::parse(path_param(request, "user_id")?).map_err(|_| AppError::NotFound)?;
+    Ok((project_id, user_id))
+}
+
 /// The invitation a route's path names: the project `{pk}` and the invitation `{id}`; a path that
 /// cannot name one names nothing in reach.
 pub fn invitation_in_path(request: &Request) -> Result<(ProjectId, InvitationId), AppError> {

@@ -3,8 +3,8 @@
 
 use super::request::{parse_email, parse_invitation_id, parse_role};
 use crate::domain::{
-    DeliveryStatus, DomainAllowList, Event, Invitation, InvitationChanges, InvitationId, InvitationStatus, Membership,
-    NewInvitation, NewProject, Note, Project, ProjectName, Role, Settings,
+    DeliveryStatus, DomainAllowList, Event, Invitation, InvitationChanges, InvitationId, InvitationStatus,
+    MemberChange, Membership, NewInvitation, NewProject, Note, Project, ProjectName, Role, Settings,
 };
 use crate::service::{AppError, Invitations};
 use serde::{Deserialize, Serialize};
@@ -140,6 +140,19 @@ pub struct CreateProjectBody {
     pub name: String,
     #[serde(default)]
     pub allowed_email_domains: Vec<String>,
+}
+
+/// `PATCH /projects/{pk}/members/{user_id}`
+#[derive(Debug, Clone, Deserialize)]
+pub struct MemberRoleBody {
+    pub role: String,
+}
+
+impl TryFrom<MemberRoleBody> for MemberChange {
+    type Error = AppError;
+    fn try_from(body: MemberRoleBody) -> Result<Self, AppError> {
+        Ok(MemberChange::Role(parse_role(&body.role)?))
+    }
 }
 
 /// `POST /projects/{pk}/invitations`, and each row of `…/invitations/bulk`

@@ -1,9 +1,12 @@
-//! Projects: creating one (the caller becomes its owner), reading it, listing its members.
+//! Projects: creating one (the caller becomes its owner), reading it, listing, re-roling and
+//! removing its members; a caller's own projects.
 
-use super::{AppError, Invitations};
+use super::{forbidden_to_manage, retrying, AppError, Invitations};
 use crate::domain::{
-    Actor, Caller, Event, Membership, NewProject, Page, PageRequest, Project, ProjectId, QuotaScope, Role,
+    Actor, Caller, Event, MemberChange, MemberChangeError, Membership, NewProject, Page, PageRequest, Project,
+    ProjectId, QuotaScope, Role, UserId,
 };
+use crate::store::MemberUpdate;
 use time::Duration;
 
 impl Invitations {
@@ -56,5 +59,64 @@ impl Invitations {
     ) -> Result<Page<Membership>, AppError> {
         self.project(caller, project_id).await?;
         Ok(self.store.members(project_id, page).await?)
+    }
+
+    /// Gives a member a new role or removes them; a caller removing themselves leaves. Managers
+    /// act on lower roles, owners on anyone, and the project keeps at least one owner. Returns
+    /// the membership as it now is (`None` once removed).
+    #[tracing::instrument(skip_all)]
+    pub async fn change_member(
+        &self,
+        caller: &Caller,
+        project_id: &ProjectId,
+        user_id: &UserId,
+        change: MemberChange,
+    ) -> Result<Option<Membership>, AppError> {
+        retrying(|| async {
+            let mut ids = vec![caller.user_id.clone()];
+            if *user_id != caller.user_id {
+                ids.push(user_id.clone());
+            }
+            let members = self.store.members_by_id(project_id, &ids).await?;
+            let find = |id: &UserId| members.iter().find(|m| m.user_id == *id);
+            let actor = find(&caller.user_id).ok_or(AppError::NotFound)?;
+            if !actor.role.can_manage_invitations() && actor.user_id != *user_id {
+                return Err(forbidden_to_manage().into());
+            }
+            let target = find(user_id).ok_or(AppError::NotFound)?;
+            target.check_change(actor, change).map_err(|err| match err {
+                MemberChangeError::NotManager => forbidden_to_manage(),
+                other => AppError::forbidden("role_above_own", other.to_string()),
+            })?;
+            let to = target.changed(change);
+            if to.as_ref() == Some(target) {
+                return Ok(to);
+            }
+            let remaining_owner = match target.loses_owner(change) {
+                true => Some(self.store.another_owner(project_id, user_id).await?.ok_or_else(|| {
+                    AppError::conflict("last_owner", "A project keeps at least one owner: make another owner first.")
+                })?),
+                false => None,
+            };
+            let event = Event::member_changed(target, to.as_ref(), &Actor::User(caller.user_id.clone()), self.now());
+            let update = MemberUpdate {
+                from: target,
+                to: to.as_ref(),
+                actor,
+                remaining_owner: remaining_owner.as_ref(),
+                event: &event,
+            };
+            self.store.change_member(update).await?;
+            tracing::info!(member = %user_id, removed = to.is_none(), "member changed");
+            Ok(to)
+        })
+        .await
+    }
+
+    /// The caller's projects, with their role in each, by project id.
+    #[tracing::instrument(skip_all)]
+    pub async fn my_projects(&self, caller: &Caller, page: &PageRequest) -> Result<Page<(Project, Role)>, AppError> {
+        let page = self.store.projects_of(&caller.user_id, page).await?;
+        Ok(Page { items: page.items.into_iter().map(|(project, m)| (project, m.role)).collect(), next: page.next })
     }
 }

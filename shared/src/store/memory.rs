@@ -198,6 +198,49 @@ impl Store for MemoryStore {
         Ok(page_of(members, page, |key, after| key > after))
     }
 
+    async fn members_by_id(&self, project_id: &ProjectId, user_ids: &[UserId]) -> StoreResult<Vec<Membership>> {
+        let state = self.lock();
+        Ok(user_ids.iter().filter_map(|user| state.members.get(&(project_id.clone(), user.clone())).cloned()).collect())
+    }
+
+    async fn another_owner(&self, project_id: &ProjectId, except: &UserId) -> StoreResult<Option<Membership>> {
+        let state = self.lock();
+        let mut owners = state.members.values().filter(|m| m.project_id == *project_id && m.role == Role::Owner);
+        Ok(owners.find(|m| m.user_id != *except).cloned())
+    }
+
+    async fn change_member(&self, update: MemberUpdate<'_>) -> StoreResult<()> {
+        let mut state = self.lock();
+        let role_of = |m: &Membership| state.members.get(&(m.project_id.clone(), m.user_id.clone())).map(|m| m.role);
+        let unchanged = |m: &Membership| role_of(m) == Some(m.role);
+        let acting_on_self = update.actor.user_id == update.from.user_id;
+        if !unchanged(update.from)
+            || (!acting_on_self && !unchanged(update.actor))
+            || update.remaining_owner.is_some_and(|owner| !unchanged(owner))
+        {
+            return Err(StoreError::Conflict);
+        }
+        let key = (update.from.project_id.clone(), update.from.user_id.clone());
+        match update.to {
+            Some(to) => state.members.insert(key, to.clone()),
+            None => state.members.remove(&key),
+        };
+        state.record(update.event);
+        Ok(())
+    }
+
+    async fn projects_of(&self, user_id: &UserId, page: &PageRequest) -> StoreResult<Page<(Project, Membership)>> {
+        let state = self.lock();
+        let mut rows: Vec<(String, (Project, Membership))> = state
+            .members
+            .values()
+            .filter(|m| m.user_id == *user_id)
+            .filter_map(|m| Some((m.project_id.to_string(), (state.projects.get(&m.project_id)?.clone(), m.clone()))))
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(page_of(rows.into_iter(), page, |key, after| key > after))
+    }
+
     async fn create_invitation(
         &self,
         invitation: &Invitation,

@@ -97,6 +97,19 @@ pub struct Acceptance<'a> {
     pub member_event: Option<&'a Event>,
 }
 
+/// A member's change, written over exactly the membership that was read.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberUpdate<'a> {
+    pub from: &'a Membership,
+    /// The membership after the change; `None` when it ends.
+    pub to: Option<&'a Membership>,
+    /// Who acts, at the role they were read with (unless they act on themselves).
+    pub actor: &'a Membership,
+    /// When the change leaves the project one owner fewer: the owner who stays.
+    pub remaining_owner: Option<&'a Membership>,
+    pub event: &'a Event,
+}
+
 /// Acceptances written in one [`Store::accept_batch`]: each is at most six items of a DynamoDB
 /// transaction (invitation, marker, address quota slot, membership, two events), which holds at
 /// most 100.
@@ -267,6 +280,19 @@ pub trait Store: Send + Sync {
 
     /// A page of the project's members in user id order.
     async fn members(&self, project_id: &ProjectId, page: &PageRequest) -> StoreResult<Page<Membership>>;
+
+    /// The project's members among `user_ids`, read together and consistently; absent ones left out.
+    async fn members_by_id(&self, project_id: &ProjectId, user_ids: &[UserId]) -> StoreResult<Vec<Membership>>;
+
+    /// An owner of the project other than `except`, read consistently, if there is one.
+    async fn another_owner(&self, project_id: &ProjectId, except: &UserId) -> StoreResult<Option<Membership>>;
+
+    /// Writes a member's new role or removes them, with the event, only while the membership,
+    /// the actor's role and the remaining owner's are as read: `Conflict` otherwise.
+    async fn change_member(&self, update: MemberUpdate<'_>) -> StoreResult<()>;
+
+    /// A page of the user's projects with their membership of each, in project id order.
+    async fn projects_of(&self, user_id: &UserId, page: &PageRequest) -> StoreResult<Page<(Project, Membership)>>;
 
     /// Creates `invitation` if `guard` holds and no other invitation is pending for the address;
     /// `supersedes` first retires an expired one that still holds the address. Returns

@@ -209,7 +209,13 @@ pub(super) fn member_item(m: &Membership) -> Item {
         ("joined_at".to_owned(), ts(m.joined_at)),
     ]);
     set_opt(&mut item, "email", m.email.clone().map(s));
+    Index::Gsi1.set(&mut item, user_projects_partition(&m.user_id), format!("PROJECT#{}", m.project_id));
     item
+}
+
+/// The index partition (`GSI1`) of a user's memberships, by project id.
+pub(super) fn user_projects_partition(user_id: &UserId) -> String {
+    format!("USER#{user_id}#PROJECTS")
 }
 
 /// What of an invitation no key, condition or filter reads, packed into one `doc` attribute (JSON):

@@ -33,6 +33,47 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
+    /// The project's owners, read consistently: its members filtered by rank (a project has few
+    /// members beside its owners that this reads past, and only an owner's demotion asks).
+    async fn owners(&self, project_id: &ProjectId) -> StoreResult<Vec<Membership>> {
+        let mut owners = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :member)")
+                .filter_expression("#rank = :owner")
+                .expression_attribute_names("#rank", "rank")
+                .expression_attribute_values(":pk", s(project_pk(project_id)))
+                .expression_attribute_values(":member", s("MEMBER#"))
+                .expression_attribute_values(":owner", n(Role::Owner.rank()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(from_sdk)?;
+            for item in out.items.unwrap_or_default() {
+                owners.push(member_from(&item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(owners),
+            }
+        }
+    }
+
+    /// Projects by id, eventually consistent (a project's name and settings), absent ones left out.
+    async fn project_items(&self, ids: impl Iterator<Item = &ProjectId>) -> StoreResult<Vec<Project>> {
+        let keys: Vec<Item> = ids.map(project_key).collect();
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let items = self.batch_read(keys, false).await?;
+        items.iter().map(project_from).collect()
+    }
+
     /// A page of invitations read through an index ([`DynamoStore::index_page`]), in the
     /// filter's order; one whose state moved on since the index saw it is left out.
     async fn invitation_page(
@@ -230,6 +271,44 @@ impl Store for DynamoStore {
         let members = items.iter().map(member_from).collect::<StoreResult<Vec<_>>>()?;
         let next = more.then(|| members.last().map(|m| Cursor { after: m.user_id.to_string() })).flatten();
         Ok(Page { items: members, next })
+    }
+
+    async fn members_by_id(&self, project_id: &ProjectId, user_ids: &[UserId]) -> StoreResult<Vec<Membership>> {
+        let items = self.batch_get(user_ids.iter().map(|user| member_key(project_id, user)).collect()).await?;
+        items.iter().map(member_from).collect()
+    }
+
+    async fn another_owner(&self, project_id: &ProjectId, except: &UserId) -> StoreResult<Option<Membership>> {
+        let owners = self.owners(project_id).await?;
+        Ok(owners.into_iter().find(|owner| owner.user_id != *except))
+    }
+
+    async fn change_member(&self, update: MemberUpdate<'_>) -> StoreResult<()> {
+        match self.transact(self.member_change_items(update)?).await {
+            Ok(()) => Ok(()),
+            Err(cancelled) => Err(match cancelled.first_failure() {
+                Some(_) => StoreError::Conflict,
+                None => cancelled.into_other(),
+            }),
+        }
+    }
+
+    async fn projects_of(&self, user_id: &UserId, page: &PageRequest) -> StoreResult<Page<(Project, Membership)>> {
+        let after = page.after.as_ref().and_then(|cursor| {
+            let project_id = ProjectId::parse(&cursor.after).ok()?;
+            Some((member_key(&project_id, user_id), format!("PROJECT#{project_id}")))
+        });
+        let partition = user_projects_partition(user_id);
+        let read = PageRead::of_index(Index::Gsi1, partition, SortKeys::Prefix("PROJECT#"), after, page.limit);
+        let (items, next) = self.index_page(vec![read], "PROJECT#").await?;
+        let mut memberships = items.iter().map(member_from).collect::<StoreResult<Vec<_>>>()?;
+        memberships.sort_by(|a, b| a.project_id.as_str().cmp(b.project_id.as_str()));
+        let projects = self.project_items(memberships.iter().map(|m| &m.project_id)).await?;
+        let rows = memberships
+            .into_iter()
+            .filter_map(|m| Some((projects.iter().find(|p| p.id == m.project_id)?.clone(), m)))
+            .collect();
+        Ok(Page { items: rows, next })
     }
 
     async fn create_invitation(

@@ -60,7 +60,7 @@ impl DynamoStore {
 
     /// The chunks of 100 keys (BatchGetItem's most) are read at once: the largest read, a
     /// sign-up's, is 1,000 invitations (the most one address may hold) and as many memberships.
-    async fn batch_read(&self, keys: Vec<Item>, consistent: bool) -> StoreResult<Vec<Item>> {
+    pub(super) async fn batch_read(&self, keys: Vec<Item>, consistent: bool) -> StoreResult<Vec<Item>> {
         let reads: Vec<_> = keys.chunks(100).map(|chunk| self.batch_read_chunk(chunk.to_vec(), consistent)).collect();
         Ok(futures::future::try_join_all(reads).await?.concat())
     }

@@ -8,7 +8,7 @@ use super::items::{
 use super::{from_sdk, internal, DynamoStore};
 use crate::cause::Cause;
 use crate::domain::timestamp::to_millis;
-use crate::domain::{Event, Grant, Invitation, QuotaClaim, QuotaScope, Role};
+use crate::domain::{Event, Grant, Invitation, Membership, QuotaClaim, QuotaScope, Role};
 use crate::store::{PendingInvitation, StoreError, StoreResult, Transition};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -185,6 +185,34 @@ impl DynamoStore {
                 self.put(member_item(membership), Some(rank("=", *previous)))
             }
         }
+    }
+}
+
+impl DynamoStore {
+    /// A member's change ([`crate::store::MemberUpdate`]): the membership written or deleted over
+    /// the role that was read, the actor's and the remaining owner's roles checked, the event.
+    pub(super) fn member_change_items(
+        &self,
+        update: crate::store::MemberUpdate<'_>,
+    ) -> StoreResult<Vec<TransactWriteItem>> {
+        let holds =
+            |m: &Membership| Condition::new("#rank = :rank").name("#rank", "rank").value(":rank", n(m.role.rank()));
+        let from = update.from;
+        let mut items = vec![match update.to {
+            Some(to) => self.put(member_item(to), Some(holds(from)))?,
+            None => self.delete(member_key(&from.project_id, &from.user_id), holds(from))?,
+        }];
+        // An item may appear once in a transaction: the write checks the member acting on
+        // themselves, and the actor's check the owner who stays when that is the actor.
+        let mut checked = vec![&from.user_id];
+        for member in [Some(update.actor), update.remaining_owner].into_iter().flatten() {
+            if !checked.contains(&&member.user_id) {
+                checked.push(&member.user_id);
+                items.push(self.check(member_key(&member.project_id, &member.user_id), holds(member))?);
+            }
+        }
+        items.push(self.event_put(update.event)?);
+        Ok(items)
     }
 }
 
