@@ -3,6 +3,7 @@
 
 use integration_tests::*;
 use invitations::clock::Clock;
+use invitations::domain::idempotency::{KeptResponse, RequestRecord, RequestState, KEPT_FOR, RUNNING_LEASE};
 use invitations::domain::{
     Actor, Cursor, DeliveryStatus, Event, EventType, Grant, InvitationChanges, InvitationId, InvitationStatus, Inviter,
     MemberChange, Membership, Page, PageRequest, Policy, ProjectId, QuotaClaim, QuotaScope, QuotaUse, UserId,
@@ -40,6 +41,7 @@ contract!(
     lists_paginate_in_time_order_and_filter_by_status,
     lists_filter_by_delivery_status_and_address_alone_and_with_status,
     members_change_within_the_role_ceiling_and_the_last_owner_stays,
+    a_keyed_request_holds_its_key_until_done_released_dead_or_a_day_old,
     pending_and_expired_lists_come_by_expiry_and_split_at_now,
     an_invitation_id_never_reaches_another_project,
     sign_up_accepts_every_pending_invitation_once,
@@ -613,6 +615,16 @@ impl Store for ChangesBeforeFirstBatch {
     async fn projects_of(&self, user_id: &UserId, page: &PageRequest) -> StoreResult<Page<(Project, Membership)>> {
         self.inner.projects_of(user_id, page).await
     }
+    async fn begin_request(
+        &self,
+        record: &RequestRecord,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<Option<RequestRecord>> {
+        self.inner.begin_request(record, now).await
+    }
+    async fn finish_request(&self, record: &RequestRecord) -> StoreResult<()> {
+        self.inner.finish_request(record).await
+    }
     async fn create_invitation(
         &self,
         invitation: &Invitation,
@@ -816,4 +828,35 @@ async fn members_change_within_the_role_ceiling_and_the_last_owner_stays(store: 
             (EventType::MemberRemoved, editor.user_id.clone(), Role::ReadOnly),
         ]
     );
+}
+
+async fn a_keyed_request_holds_its_key_until_done_released_dead_or_a_day_old(store: Arc<dyn Store>) {
+    let now = start_time();
+    let scope = unique("scope");
+    let first = RequestRecord::start(scope.clone(), "body".into(), now);
+    assert_eq!(store.begin_request(&first, now).await.unwrap(), None, "the key was free");
+    let second = RequestRecord::start(scope.clone(), "body".into(), now);
+    let held = store.begin_request(&second, now).await.unwrap().expect("held by the first");
+    assert_eq!((held.token, &held.state), (first.token, &first.state));
+    // A late finish by a run that no longer holds the key changes nothing.
+    let kept = KeptResponse { status: 201, headers: vec![("etag".into(), "\"1\"".into())], body: "{\"a\":1}".into() };
+    store.finish_request(&second.finished(kept.clone())).await.unwrap();
+    assert_eq!(store.begin_request(&second, now).await.unwrap().unwrap().state, first.state);
+    store.finish_request(&first.finished(kept.clone())).await.unwrap();
+    let done = store.begin_request(&second, now + RUNNING_LEASE).await.unwrap().expect("kept");
+    assert_eq!(done.state, RequestState::Done(kept));
+    // Past the day, a new run takes the key.
+    assert_eq!(store.begin_request(&second, now + KEPT_FOR).await.unwrap(), None);
+
+    // A run that died frees its key when its lease ends; a released one at once.
+    let other = unique("scope");
+    let dead = RequestRecord::start(other.clone(), "body".into(), now);
+    store.begin_request(&dead, now).await.unwrap();
+    let retry = RequestRecord::start(other.clone(), "body".into(), now);
+    assert!(store.begin_request(&retry, now + RUNNING_LEASE - Duration::seconds(1)).await.unwrap().is_some());
+    assert_eq!(store.begin_request(&retry, now + RUNNING_LEASE).await.unwrap(), None);
+    let failed = KeptResponse { status: 503, headers: Vec::new(), body: String::new() };
+    store.finish_request(&retry.finished(failed)).await.unwrap();
+    let again = RequestRecord::start(other, "body".into(), now);
+    assert_eq!(store.begin_request(&again, now + RUNNING_LEASE).await.unwrap(), None, "released");
 }

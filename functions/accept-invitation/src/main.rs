@@ -1,5 +1,5 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let app = invitations::wiring::service().await?;
-    invitations::http::run(accept_invitation::ROUTE, |request| accept_invitation::handle(&app, request)).await
+    invitations::http::run(&app, accept_invitation::ROUTE, |request| accept_invitation::handle(&app, request)).await
 }

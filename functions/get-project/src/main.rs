@@ -1,5 +1,5 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let app = invitations::wiring::service().await?;
-    invitations::http::run(get_project::ROUTE, |request| get_project::handle(&app, request)).await
+    invitations::http::run(&app, get_project::ROUTE, |request| get_project::handle(&app, request)).await
 }

@@ -1,5 +1,5 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     let app = invitations::wiring::service().await?;
-    invitations::http::run(update_invitation::ROUTE, |request| update_invitation::handle(&app, request)).await
+    invitations::http::run(&app, update_invitation::ROUTE, |request| update_invitation::handle(&app, request)).await
 }

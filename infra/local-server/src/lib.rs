@@ -28,7 +28,9 @@ macro_rules! route {
         Route {
             key: $function::ROUTE,
             handler: |app, request| {
-                Box::pin(invitations::http::respond($function::ROUTE, $function::handle(app, request)))
+                Box::pin(invitations::http::idempotency::serve(app, $function::ROUTE, request, move |request| {
+                    $function::handle(app, request)
+                }))
             },
         }
     };

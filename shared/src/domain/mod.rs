@@ -3,6 +3,7 @@
 
 pub mod email_address;
 pub mod event;
+pub mod idempotency;
 pub mod ids;
 pub mod invitation;
 pub mod page;

@@ -2,6 +2,7 @@
 //! from [`AppError`] to a response. A handler is `async fn(&Invitations, Request) ->
 //! Result<Response, AppError>`; [`run`] serves it on Lambda and [`respond`] answers its errors.
 
+pub mod idempotency;
 pub mod request;
 pub mod views;
 
@@ -111,6 +112,7 @@ pub fn error_response(err: &AppError) -> Response<Body> {
         AppError::NotFound => StatusCode::NOT_FOUND,
         AppError::Conflict { .. } => StatusCode::CONFLICT,
         AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+        AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -179,15 +181,16 @@ where
     .await
 }
 
-/// Serves an API handler on the Lambda runtime. Handlers never fail at the runtime level: every
-/// error is already a response.
-pub async fn run<H, F>(route: &'static str, handler: H) -> Result<(), lambda_http::Error>
+/// Serves an API handler on the Lambda runtime, keyed requests at most once
+/// ([`idempotency::serve`]). Handlers never fail at the runtime level: every error is already a
+/// response.
+pub async fn run<H, F>(app: &Invitations, route: &'static str, handler: H) -> Result<(), lambda_http::Error>
 where
-    H: Fn(Request) -> F,
+    H: Fn(Request) -> F + Sync,
     F: Future<Output = Result<Response<Body>, AppError>> + Send,
 {
     lambda_http::run(lambda_http::service_fn(|request| {
-        let response = respond(route, handler(request));
+        let response = idempotency::serve(app, route, request, &handler);
         async move { Ok::<_, std::convert::Infallible>(Finished(response.await)) }
     }))
     .await

@@ -25,6 +25,9 @@ pub enum AppError {
     /// 412: the invitation changed since the version the client named in `If-Match`.
     #[error("the invitation changed since you read it; read it again")]
     PreconditionFailed,
+    /// 422: well-formed, but not something this request can be (a key reused for another body).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     /// 429: try again after `retry_after_secs`.
     #[error("{message}")]
     TooManyRequests { code: &'static str, retry_after_secs: u64, message: String },
@@ -54,6 +57,7 @@ impl AppError {
             AppError::Invalid { code, .. }
             | AppError::Forbidden { code, .. }
             | AppError::Conflict { code, .. }
+            | AppError::Unprocessable { code, .. }
             | AppError::TooManyRequests { code, .. } => code,
             AppError::Unauthenticated => "unauthenticated",
             AppError::NotFound => "not_found",

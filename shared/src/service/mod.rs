@@ -7,6 +7,7 @@
 //!   project's event log;
 //! - `invitee`: the invitee's side (my invitations, accept, decline);
 //! - `signup`: accepting every pending invitation of a new user;
+//! - `retries`: keyed requests (`Idempotency-Key`) run once, their answers kept;
 //! - `delivery`: sending the email a queued message asks for, and the mail service's events.
 
 mod delivery;
@@ -14,6 +15,7 @@ mod error;
 mod invitee;
 mod managing;
 mod projects;
+mod retries;
 mod signup;
 #[cfg(test)]
 mod tests;
@@ -21,6 +23,7 @@ mod tests;
 pub use delivery::{EmailDelivery, SendOutcome};
 pub use error::AppError;
 
+pub use retries::Keyed;
 pub use signup::AcceptReport;
 
 use crate::cause::Cause;

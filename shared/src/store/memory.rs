@@ -14,6 +14,8 @@ struct State {
     /// Pending markers keyed by (normalized email, project).
     markers: BTreeMap<(String, ProjectId), PendingInvitation>,
     events: BTreeMap<(ProjectId, uuid::Uuid), Event>,
+    /// Keyed requests by scope.
+    requests: HashMap<String, crate::domain::idempotency::RequestRecord>,
     /// Quota slots by (scope key, slot): held until, by whom.
     quotas: BTreeMap<(String, u32), (OffsetDateTime, String)>,
     /// Every event in commit order: the local run's stand-in for the table's stream.
@@ -239,6 +241,25 @@ impl Store for MemoryStore {
             .collect();
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(page_of(rows.into_iter(), page, |key, after| key > after))
+    }
+
+    async fn begin_request(&self, record: &RequestRecord, now: OffsetDateTime) -> StoreResult<Option<RequestRecord>> {
+        let mut state = self.lock();
+        match state.requests.get(&record.scope) {
+            Some(held) if !held.is_free(now) => Ok(Some(held.clone())),
+            _ => {
+                state.requests.insert(record.scope.clone(), record.clone());
+                Ok(None)
+            }
+        }
+    }
+
+    async fn finish_request(&self, record: &RequestRecord) -> StoreResult<()> {
+        let mut state = self.lock();
+        if state.requests.get(&record.scope).is_some_and(|held| held.token == record.token) {
+            state.requests.insert(record.scope.clone(), record.clone());
+        }
+        Ok(())
     }
 
     async fn create_invitation(

@@ -29,6 +29,7 @@ pub mod memory;
 pub mod dynamodb;
 
 use crate::cause::Cause;
+use crate::domain::idempotency::RequestRecord;
 use crate::domain::timestamp::to_millis;
 use crate::domain::{
     DeliveryStatus, Event, EventType, Grant, Invitation, InvitationId, InvitationStatus, Membership, Page, PageRequest,
@@ -358,6 +359,14 @@ pub trait Store: Send + Sync {
     async fn accept(&self, acceptance: Acceptance<'_>) -> StoreResult<()> {
         self.accept_batch(&[acceptance]).await
     }
+
+    /// Takes `record`'s key for a new run when the record holding it is free at `now`
+    /// ([`RequestRecord::is_free`]), or nothing holds it: `None`. Otherwise the record that
+    /// holds it, read consistently.
+    async fn begin_request(&self, record: &RequestRecord, now: OffsetDateTime) -> StoreResult<Option<RequestRecord>>;
+
+    /// Writes a run's outcome, if this run (its token) still holds the key.
+    async fn finish_request(&self, record: &RequestRecord) -> StoreResult<()>;
 
     /// Up to [`ACCEPT_BATCH`] acceptances of different projects' invitations, all or none:
     /// `Conflict` when any of them was stale, and then nothing was written.

@@ -1,5 +1,7 @@
 //! Items: the table's keys, and each domain value to and from its DynamoDB item.
 
+use crate::cause::Cause;
+use crate::domain::idempotency::{KeptResponse, RequestRecord, RequestState};
 use crate::domain::timestamp::{from_millis, to_millis};
 use crate::domain::{
     Actor, Changes, Delivery, DeliveryStatus, DomainAllowList, Event, EventType, Invitation, InvitationId,
@@ -546,4 +548,62 @@ pub(super) fn quota_slot_item(claim: &QuotaClaim) -> Item {
 pub(super) fn quota_slot_from(item: &Item) -> StoreResult<(u32, OffsetDateTime)> {
     let f = Fields(item);
     Ok((f.n("slot")?, f.time("until")?))
+}
+
+pub(super) fn request_key(scope: &str) -> Item {
+    key(format!("REQUEST#{scope}"), "REQUEST".to_owned())
+}
+
+/// A keyed request's record; the kept answer's headers as JSON pairs.
+pub(super) fn request_item(record: &RequestRecord) -> StoreResult<Item> {
+    let mut item = request_key(&record.scope);
+    item.extend([
+        ("kind".to_owned(), s("request")),
+        ("fingerprint".to_owned(), s(record.fingerprint.clone())),
+        ("token".to_owned(), s(record.token.to_string())),
+        ("expires_at".to_owned(), ts(record.expires_at)),
+        // DynamoDB's TTL wants epoch seconds.
+        ("ttl".to_owned(), n(record.expires_at.unix_timestamp())),
+    ]);
+    let state = match &record.state {
+        RequestState::Running { lease_until } => {
+            item.insert("lease_until".to_owned(), ts(*lease_until));
+            "running"
+        }
+        RequestState::Done(kept) => {
+            let headers = serde_json::to_string(&kept.headers).map_err(|err| StoreError::Internal(Cause::new(err)))?;
+            item.extend([
+                ("status".to_owned(), n(kept.status)),
+                ("headers".to_owned(), s(headers)),
+                ("body".to_owned(), s(kept.body.clone())),
+            ]);
+            "done"
+        }
+        RequestState::Released => "released",
+    };
+    item.insert("state".to_owned(), s(state));
+    Ok(item)
+}
+
+pub(super) fn request_from(item: &Item) -> StoreResult<RequestRecord> {
+    let f = Fields(item);
+    let pk = f.s("PK")?;
+    let scope = pk.strip_prefix("REQUEST#").ok_or_else(|| StoreError::Corrupt("bad request key".into()))?;
+    let state = match f.s("state")?.as_str() {
+        "running" => RequestState::Running { lease_until: f.time("lease_until")? },
+        "done" => RequestState::Done(KeptResponse {
+            status: f.n("status")?,
+            headers: serde_json::from_str(&f.s("headers")?).map_err(|_| StoreError::Corrupt("bad headers".into()))?,
+            body: f.s("body")?,
+        }),
+        "released" => RequestState::Released,
+        _ => return Err(StoreError::Corrupt("bad state".into())),
+    };
+    Ok(RequestRecord {
+        scope: scope.to_owned(),
+        fingerprint: f.s("fingerprint")?,
+        token: f.parse("token")?,
+        state,
+        expires_at: f.time("expires_at")?,
+    })
 }

@@ -13,9 +13,10 @@ use crate::aws_errors::{classify, Fault};
 use crate::cause::Cause;
 use crate::domain::Cursor;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 use aws_sdk_dynamodb::Client;
 use items::*;
@@ -309,6 +310,56 @@ impl Store for DynamoStore {
             .filter_map(|m| Some((projects.iter().find(|p| p.id == m.project_id)?.clone(), m)))
             .collect();
         Ok(Page { items: rows, next })
+    }
+
+    async fn begin_request(&self, record: &RequestRecord, now: OffsetDateTime) -> StoreResult<Option<RequestRecord>> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(request_item(record)?))
+            .condition_expression(
+                "attribute_not_exists(PK) OR expires_at <= :now OR #state = :released \
+                 OR (#state = :running AND lease_until <= :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":now", ts(now))
+            .expression_attribute_values(":released", s("released"))
+            .expression_attribute_values(":running", s("running"))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(err) => match err.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => match failed.item() {
+                    Some(held) => Ok(Some(request_from(held)?)),
+                    None => Err(internal_msg("a failed condition without the item that failed it")),
+                },
+                _ => Err(from_sdk(err)),
+            },
+        }
+    }
+
+    async fn finish_request(&self, record: &RequestRecord) -> StoreResult<()> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(request_item(record)?))
+            .condition_expression("#token = :token")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":token", s(record.token.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Another run took the key over (this one outlived its lease): its outcome stands.
+            Err(err) if matches!(err.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => {
+                Ok(())
+            }
+            Err(err) => Err(from_sdk(err)),
+        }
     }
 
     async fn create_invitation(
