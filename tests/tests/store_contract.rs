@@ -42,6 +42,7 @@ contract!(
     lists_filter_by_delivery_status_and_address_alone_and_with_status,
     members_change_within_the_role_ceiling_and_the_last_owner_stays,
     a_keyed_request_holds_its_key_until_done_released_dead_or_a_day_old,
+    a_bulk_checks_every_row_and_creates_the_good_ones,
     pending_and_expired_lists_come_by_expiry_and_split_at_now,
     an_invitation_id_never_reaches_another_project,
     sign_up_accepts_every_pending_invitation_once,
@@ -615,6 +616,13 @@ impl Store for ChangesBeforeFirstBatch {
     async fn projects_of(&self, user_id: &UserId, page: &PageRequest) -> StoreResult<Page<(Project, Membership)>> {
         self.inner.projects_of(user_id, page).await
     }
+    async fn pending_in_project(
+        &self,
+        project_id: &ProjectId,
+        emails: &[String],
+    ) -> StoreResult<Vec<PendingInvitation>> {
+        self.inner.pending_in_project(project_id, emails).await
+    }
     async fn begin_request(
         &self,
         record: &RequestRecord,
@@ -859,4 +867,34 @@ async fn a_keyed_request_holds_its_key_until_done_released_dead_or_a_day_old(sto
     store.finish_request(&retry.finished(failed)).await.unwrap();
     let again = RequestRecord::start(other, "body".into(), now);
     assert_eq!(store.begin_request(&again, now + RUNNING_LEASE).await.unwrap(), None, "released");
+}
+
+async fn a_bulk_checks_every_row_and_creates_the_good_ones(store: Arc<dyn Store>) {
+    let (service, clock, owner, pid) = setup(store.clone()).await;
+    let held = service.create_invitation(&owner, &pid, new_invitation("held@example.com", "editor")).await.unwrap();
+    // Lapsed, it gives way to the bulk's row for the same address, as to a single create.
+    let lapsed = service.create_invitation(&owner, &pid, new_invitation("lapsed@example.com", "editor")).await.unwrap();
+    clock.advance(lapsed.expires_at - clock.now());
+    let held = service.resend(&owner, &pid, held.id).await.unwrap();
+    let rows = || {
+        ["new@example.com", "held@example.com", "NEW@example.com", "lapsed@example.com"]
+            .into_iter()
+            .map(|email| Ok(new_invitation(email, "readonly")))
+            .collect::<Vec<_>>()
+    };
+    let codes = |outcomes: &[invitations::service::RowOutcome]| {
+        outcomes.iter().map(|o| o.as_ref().map(|i| i.is_some()).map_err(|e| e.code().to_owned())).collect::<Vec<_>>()
+    };
+    let dry = service.bulk_invite(&owner, &pid, rows(), true).await.unwrap();
+    let refused = |code: &str| Err(code.to_owned());
+    assert_eq!(codes(&dry), [Ok(false), refused("duplicate_invitation"), refused("duplicate_in_request"), Ok(false)]);
+    let page = PageRequest::default();
+    let pending = || service.list_invitations(&owner, &pid, InvitationStatus::Pending, &page);
+    assert_eq!(pending().await.unwrap().items.len(), 1, "only the held one: a dry run writes nothing");
+    let done = service.bulk_invite(&owner, &pid, rows(), false).await.unwrap();
+    assert_eq!(codes(&done), [Ok(true), refused("duplicate_invitation"), refused("duplicate_in_request"), Ok(true)]);
+    let mut emails: Vec<_> = pending().await.unwrap().items.into_iter().map(|i| i.email_normalized.clone()).collect();
+    emails.sort();
+    assert_eq!(emails, ["held@example.com", "lapsed@example.com", "new@example.com"]);
+    assert_eq!(service.invitation(&owner, &pid, held.id).await.unwrap().version, held.version, "left alone");
 }

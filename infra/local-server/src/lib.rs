@@ -50,6 +50,7 @@ pub fn routes() -> Vec<Route> {
         route!(list_invitations),
         route!(list_events),
         route!(create_invitation),
+        route!(bulk_invite),
         route!(update_invitation),
         route!(get_invitation),
         route!(resend_invitation),

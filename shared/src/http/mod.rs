@@ -95,14 +95,6 @@ pub fn list<T: Serialize>(request: &Request, carried: &[&str], items: &[T], next
     response
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    code: &'a str,
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
-}
-
 /// The one mapping from errors to HTTP. Internal details go to the log, never to the client.
 pub fn error_response(err: &AppError) -> Response<Body> {
     let status = match err {
@@ -120,11 +112,7 @@ pub fn error_response(err: &AppError) -> Response<Body> {
     if status.is_server_error() {
         tracing::error!(error = %Chain(err), "request failed");
     }
-    let field = match err {
-        AppError::Invalid { field, .. } => field.as_deref(),
-        _ => None,
-    };
-    let mut response = json(status, &ErrorBody { code: err.code(), message: err.public_message(), field });
+    let mut response = json(status, &views::ErrorView::of(err));
     if let AppError::TooManyRequests { retry_after_secs, .. } = err {
         response.headers_mut().insert(RETRY_AFTER, lambda_http::http::HeaderValue::from(*retry_after_secs));
     }

@@ -7,7 +7,7 @@ use crate::domain::{
     Caller, Cursor, DeliveryStatus, Email, EventType, IfMatch, InvitationId, InvitationStatus, PageRequest, ProjectId,
     Role, UserId,
 };
-use crate::service::{invalid_cursor, AppError};
+use crate::service::{invalid_cursor, AppError, MAX_ROWS};
 use crate::store::{EventFilter, InvitationFilter};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -65,23 +65,77 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> 
     } else {
         serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
     };
-    result.map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        let message = inner.to_string();
-        if let Some(field) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
-            return AppError::invalid("missing_field", Some(field), format!("The field '{field}' is required."));
+    result.map_err(refusal)
+}
+
+/// A body that does not deserialize, as a 400 naming the field at fault.
+fn refusal(err: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    let message = inner.to_string();
+    if let Some(field) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+        return AppError::invalid("missing_field", Some(field), format!("The field '{field}' is required."));
+    }
+    match inner.classify() {
+        serde_json::error::Category::Data if path != "." => {
+            AppError::invalid("invalid_field", Some(&path), format!("The field '{path}' has the wrong type."))
         }
-        match inner.classify() {
-            serde_json::error::Category::Data if path != "." => {
-                AppError::invalid("invalid_field", Some(&path), format!("The field '{path}' has the wrong type."))
+        serde_json::error::Category::Data => AppError::invalid("invalid_json", None, "The body must be a JSON object."),
+        _ => AppError::invalid("invalid_json", None, "The body is not valid JSON."),
+    }
+}
+
+/// The rows of a bulk request, each parsed on its own: a bad row is that row's refusal, not the
+/// request's. The body is a JSON array of rows, or `{"invitations": [...]}`; each row is also
+/// returned as typed (its `email`), for the results.
+#[allow(clippy::type_complexity)]
+pub fn bulk_rows<B, T>(request: &Request) -> Result<Vec<(Option<String>, Result<T, AppError>)>, AppError>
+where
+    B: DeserializeOwned,
+    T: TryFrom<B, Error = AppError>,
+{
+    let body: serde_json::Value = json_body(request)?;
+    let rows = match body {
+        serde_json::Value::Array(rows) => rows,
+        serde_json::Value::Object(mut fields) => match fields.remove("invitations") {
+            Some(serde_json::Value::Array(rows)) => rows,
+            _ => {
+                return Err(AppError::invalid(
+                    "missing_field",
+                    Some("invitations"),
+                    "The field 'invitations' is required (an array of rows).",
+                ))
             }
-            serde_json::error::Category::Data => {
-                AppError::invalid("invalid_json", None, "The body must be a JSON object.")
-            }
-            _ => AppError::invalid("invalid_json", None, "The body is not valid JSON."),
+        },
+        _ => {
+            return Err(AppError::invalid(
+                "invalid_json",
+                None,
+                "The body must be an array of rows or {\"invitations\": [...]}.",
+            ))
         }
-    })
+    };
+    if rows.is_empty() || rows.len() > MAX_ROWS {
+        let message = format!("Between 1 and {MAX_ROWS} rows are taken.");
+        return Err(AppError::invalid("invalid_rows", Some("invitations"), message));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let email = row.get("email").and_then(|v| v.as_str()).map(str::to_owned);
+            let parsed = serde_path_to_error::deserialize::<_, B>(row).map_err(refusal).and_then(T::try_from);
+            (email, parsed)
+        })
+        .collect())
+}
+
+/// `?dry_run=true`: check, write nothing.
+pub fn dry_run_param(request: &Request) -> Result<bool, AppError> {
+    match query_param(request, "dry_run") {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(AppError::invalid("invalid_field", Some("dry_run"), "dry_run must be true or false.")),
+    }
 }
 
 /// A body of type `B`, turned into the domain value `T` it describes.

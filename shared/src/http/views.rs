@@ -6,7 +6,7 @@ use crate::domain::{
     DeliveryStatus, DomainAllowList, Event, Invitation, InvitationChanges, InvitationId, InvitationStatus,
     MemberChange, Membership, NewInvitation, NewProject, Note, Project, ProjectName, Role, Settings,
 };
-use crate::service::{AppError, Invitations};
+use crate::service::{AppError, Invitations, RowOutcome};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -124,6 +124,80 @@ pub struct MemberView {
 impl From<&Membership> for MemberView {
     fn from(m: &Membership) -> Self {
         Self { user_id: m.user_id.to_string(), email: m.email.clone(), role: m.role, joined_at: m.joined_at }
+    }
+}
+
+/// An error as clients see it: a stable code, a message for people, the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorView {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ErrorView {
+    pub fn of(err: &AppError) -> Self {
+        let field = match err {
+            AppError::Invalid { field, .. } => field.clone(),
+            _ => None,
+        };
+        Self { code: err.code(), message: err.public_message(), field }
+    }
+}
+
+/// The answer to a bulk request: one result per row, in request order, and the counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BulkView {
+    pub dry_run: bool,
+    /// Rows created (0 in a dry run).
+    pub created: usize,
+    /// Rows a dry run found would be created (0 otherwise).
+    pub valid: usize,
+    pub failed: usize,
+    pub results: Vec<BulkRowView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BulkRowView {
+    pub index: usize,
+    /// The row's email as sent.
+    pub email: Option<String>,
+    /// `created`, `valid` (a dry run's row that would be created) or `failed`.
+    pub status: &'static str,
+    pub invitation: Option<InvitationView>,
+    pub error: Option<ErrorView>,
+}
+
+impl BulkView {
+    pub fn new(app: &Invitations, dry_run: bool, rows: Vec<(Option<String>, RowOutcome)>) -> Self {
+        let results: Vec<BulkRowView> = rows
+            .into_iter()
+            .enumerate()
+            .map(|(index, (email, outcome))| {
+                let (status, invitation, error) = match outcome {
+                    Ok(Some(created)) => ("created", Some(InvitationView::of(app, &created)), None),
+                    Ok(None) => ("valid", None, None),
+                    Err(err) => ("failed", None, Some(ErrorView::of_row(&err))),
+                };
+                BulkRowView { index, email, status, invitation, error }
+            })
+            .collect();
+        let count = |status: &str| results.iter().filter(|row| row.status == status).count();
+        Self { dry_run, created: count("created"), valid: count("valid"), failed: count("failed"), results }
+    }
+}
+
+impl ErrorView {
+    /// A row's error names its field even where the whole request's would not.
+    fn of_row(err: &AppError) -> Self {
+        let mut view = Self::of(err);
+        view.field = view.field.or_else(|| match view.code {
+            "duplicate_invitation" | "duplicate_in_request" | "email_domain_not_allowed" => Some("email".into()),
+            "role_above_own" => Some("role".into()),
+            _ => None,
+        });
+        view
     }
 }
 

@@ -89,10 +89,7 @@ impl From<StoreError> for AppError {
             }
             StoreError::RoleTooLow { .. } => forbidden_to_manage(),
             StoreError::DomainNotAllowed => domain_not_allowed(),
-            StoreError::DuplicatePending(_) => AppError::conflict(
-                "duplicate_invitation",
-                "A pending invitation for this email already exists in this project.",
-            ),
+            StoreError::DuplicatePending(_) => duplicate_invitation(),
             StoreError::AlreadyExists => AppError::conflict("already_exists", "The item already exists."),
             StoreError::QuotaSlotTaken(_) => {
                 AppError::conflict("concurrent_modification", "A quota changed while this request ran; retry.")
@@ -129,6 +126,10 @@ impl From<TransitionError> for AppError {
 
 pub fn forbidden_to_manage() -> AppError {
     AppError::forbidden("forbidden", "Only the project's managers and owners can do this.")
+}
+
+pub fn duplicate_invitation() -> AppError {
+    AppError::conflict("duplicate_invitation", "A pending invitation for this email already exists in this project.")
 }
 
 pub fn domain_not_allowed() -> AppError {

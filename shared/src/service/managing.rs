@@ -20,6 +20,18 @@ impl Invitations {
         project_id: &ProjectId,
         new: NewInvitation,
     ) -> Result<Invitation, AppError> {
+        self.create_invitation_on(caller, project_id, new, &[]).await
+    }
+
+    /// [`Invitations::create_invitation`], trying these slots of the project's and the inviter's
+    /// daily quotas first.
+    pub(super) async fn create_invitation_on(
+        &self,
+        caller: &Caller,
+        project_id: &ProjectId,
+        new: NewInvitation,
+        slots: &[u32],
+    ) -> Result<Invitation, AppError> {
         require_verified(caller)?;
         if !self.settings.allowed_domains.permits(new.email.domain()) {
             return Err(domain_not_allowed());
@@ -38,7 +50,7 @@ impl Invitations {
             base.expires_at + ADDRESS_HOLD_AFTER_EXPIRY,
         ));
         let invitation = self
-            .counting(&wanted, &base.id.to_string(), |claims| {
+            .counting_from(&wanted, slots, &base.id.to_string(), |claims| {
                 let invitation = base.clone().holding_address_slot(claims[2].slot);
                 let (guard, actor) = (&guard, &actor);
                 async move {
@@ -72,7 +84,7 @@ impl Invitations {
 
     /// The quotas every email sent in a project counts against: the project's and the
     /// sender's, per rolling day.
-    fn sending(
+    pub(super) fn sending(
         &self,
         project_id: &ProjectId,
         caller: &Caller,

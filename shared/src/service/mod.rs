@@ -3,6 +3,7 @@
 //! and map the result. One file per side of the product:
 //!
 //! - `projects`: creating and reading projects, their members;
+//! - `bulk`: inviting up to a hundred addresses at once, row by row;
 //! - `managing`: a project manager's invitations (create, list, update, resend, revoke) and the
 //!   project's event log;
 //! - `invitee`: the invitee's side (my invitations, accept, decline);
@@ -10,6 +11,7 @@
 //! - `retries`: keyed requests (`Idempotency-Key`) run once, their answers kept;
 //! - `delivery`: sending the email a queued message asks for, and the mail service's events.
 
+mod bulk;
 mod delivery;
 mod error;
 mod invitee;
@@ -20,6 +22,7 @@ mod signup;
 #[cfg(test)]
 mod tests;
 
+pub use bulk::{RowOutcome, MAX_ROWS};
 pub use delivery::{EmailDelivery, SendOutcome};
 pub use error::AppError;
 
@@ -29,7 +32,9 @@ pub use signup::AcceptReport;
 use crate::cause::Cause;
 use crate::clock::Clock;
 use crate::domain::quota::random_slot;
-use crate::domain::{Actor, Caller, Event, Invitation, Membership, ProjectId, QuotaClaim, QuotaScope, Role, Settings};
+use crate::domain::{
+    Actor, Caller, Event, Invitation, Membership, ProjectId, QuotaClaim, QuotaScope, QuotaUse, Role, Settings,
+};
 use crate::store::{Store, StoreError, Transition};
 use std::future::Future;
 use std::sync::Arc;
@@ -139,6 +144,22 @@ impl Invitations {
         &self,
         wanted: &[(QuotaScope, OffsetDateTime)],
         holder: &str,
+        write: F,
+    ) -> Result<T, AppError>
+    where
+        F: FnMut(Vec<QuotaClaim>) -> Fut,
+        Fut: Future<Output = Result<T, Failed>>,
+    {
+        self.counting_from(wanted, &[], holder, write).await
+    }
+
+    /// [`Invitations::counting`], trying `first` slots (of the first quotas wanted) before random
+    /// ones: writes made together claim slots known to be free and distinct.
+    async fn counting_from<T, F, Fut>(
+        &self,
+        wanted: &[(QuotaScope, OffsetDateTime)],
+        first: &[u32],
+        holder: &str,
         mut write: F,
     ) -> Result<T, AppError>
     where
@@ -146,7 +167,11 @@ impl Invitations {
         Fut: Future<Output = Result<T, Failed>>,
     {
         let quotas = &self.settings.quotas;
-        let mut slots: Vec<u32> = wanted.iter().map(|(scope, _)| random_slot(quotas.limit(scope))).collect();
+        let mut slots: Vec<u32> = wanted
+            .iter()
+            .enumerate()
+            .map(|(i, (scope, _))| first.get(i).copied().unwrap_or_else(|| random_slot(quotas.limit(scope))))
+            .collect();
         for _ in 0..QUOTA_ATTEMPTS {
             let claims = wanted
                 .iter()
@@ -169,15 +194,7 @@ impl Invitations {
                     let used = self.store.quota_use(scope, now).await?;
                     let free = used.free_slots(limit);
                     if free.is_empty() {
-                        // When the first slot frees; a quota that never frees (projects) says a day.
-                        let wait =
-                            used.next_free_at.map_or(60, |at| (at - now).whole_seconds().clamp(1, 86_400) as u64);
-                        tracing::info!(quota = %scope, limit, "quota exceeded");
-                        return Err(AppError::TooManyRequests {
-                            code: "quota_exceeded",
-                            retry_after_secs: wait,
-                            message: scope.describe(limit),
-                        });
+                        return Err(quota_exceeded(scope, limit, &used, now));
                     }
                     slots[index] = free[random_slot(free.len() as u32) as usize];
                 }
@@ -185,6 +202,14 @@ impl Invitations {
         }
         Err(StoreError::Conflict.into())
     }
+}
+
+/// The 429 of a quota with no slot free: which quota, and when its first slot frees (a quota
+/// that never frees, projects, says a day).
+fn quota_exceeded(scope: &QuotaScope, limit: u32, used: &QuotaUse, now: OffsetDateTime) -> AppError {
+    let wait = used.next_free_at.map_or(60, |at| (at - now).whole_seconds().clamp(1, 86_400) as u64);
+    tracing::info!(quota = %scope, limit, "quota exceeded");
+    AppError::TooManyRequests { code: "quota_exceeded", retry_after_secs: wait, message: scope.describe(limit) }
 }
 
 /// What an operation needs of its caller, checked in the contract's order: not a member (404),

@@ -243,6 +243,15 @@ impl Store for MemoryStore {
         Ok(page_of(rows.into_iter(), page, |key, after| key > after))
     }
 
+    async fn pending_in_project(
+        &self,
+        project_id: &ProjectId,
+        emails: &[String],
+    ) -> StoreResult<Vec<PendingInvitation>> {
+        let state = self.lock();
+        Ok(emails.iter().filter_map(|email| state.markers.get(&(email.clone(), project_id.clone())).cloned()).collect())
+    }
+
     async fn begin_request(&self, record: &RequestRecord, now: OffsetDateTime) -> StoreResult<Option<RequestRecord>> {
         let mut state = self.lock();
         match state.requests.get(&record.scope) {

@@ -331,6 +331,13 @@ pub trait Store: Send + Sync {
     /// Every pending marker for the address, read consistently.
     async fn pending_for_email(&self, email_normalized: &str) -> StoreResult<Vec<PendingInvitation>>;
 
+    /// The pending markers of these addresses in one project, read together and consistently.
+    async fn pending_in_project(
+        &self,
+        project_id: &ProjectId,
+        emails: &[String],
+    ) -> StoreResult<Vec<PendingInvitation>>;
+
     /// A page of the address's pending markers, in project id order.
     async fn pending_page(&self, email_normalized: &str, page: &PageRequest) -> StoreResult<Page<PendingInvitation>>;
 

@@ -312,6 +312,16 @@ impl Store for DynamoStore {
         Ok(Page { items: rows, next })
     }
 
+    async fn pending_in_project(
+        &self,
+        project_id: &ProjectId,
+        emails: &[String],
+    ) -> StoreResult<Vec<PendingInvitation>> {
+        let keys = emails.iter().map(|email| key(invitee_pk(email), project_pk(project_id))).collect();
+        let items = self.batch_get(keys).await?;
+        items.iter().map(marker_from).collect()
+    }
+
     async fn begin_request(&self, record: &RequestRecord, now: OffsetDateTime) -> StoreResult<Option<RequestRecord>> {
         let result = self
             .client
