@@ -55,9 +55,15 @@ fn the_readme_walkthrough_works_against_make_run() {
     );
     assert!(stdout.contains(r#"{"email":"jane.doe@example.com","role":"editor"}"#), "{stdout}");
     assert!(stdout.contains(r#"{"email":"owner@example.com","role":"owner"}"#), "{stdout}");
+    let bulk = r#"{"created":3,"failed":0,"rows":[{"email":"ana@example.com","status":"created"},{"email":"bo@example.com","status":"created"},{"email":"cy@example.com","status":"created"}]}"#;
+    assert!(stdout.contains(bulk), "{stdout}");
+    std::thread::sleep(Duration::from_millis(500));
     let files: Vec<_> = std::fs::read_dir(workdir.join("outbox")).unwrap().map(|f| f.unwrap().path()).collect();
-    let emails = files.iter().filter(|path| path.extension().is_some_and(|e| e == "eml")).count();
-    assert_eq!(emails, 1, "one email in the outbox");
+    let emails: Vec<_> = files.iter().filter(|path| path.extension().is_some_and(|e| e == "eml")).collect();
+    assert_eq!(emails.len(), 4, "Jane's email and the bulk's three");
+    let noted =
+        emails.iter().filter(|path| std::fs::read_to_string(path).unwrap().contains("Welcome to the field team!"));
+    assert_eq!(noted.count(), 2, "the note, in the two emails that have one");
     // The events went out on the (local) bus, in the order they were committed.
     let events = std::fs::read_to_string(workdir.join("outbox/events.jsonl")).unwrap();
     let types: Vec<String> = events
