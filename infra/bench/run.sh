@@ -7,14 +7,14 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 # FUNCTIONS (comma-separated) picks some of the six; NAIVE=0 leaves the naive builds out;
-# SIGN_UPS and LISTS set the sizes of the sections after the table (empty: left out).
+# SIGN_UPS, LISTS and BULK set the sizes of the sections after the table (empty: left out).
 IFS=, read -r -a functions <<< "${FUNCTIONS:-create-invitation,list-invitations,accept-invitation,post-confirmation,send-invitation-email,ses-events}"
 naive=()
 [ "${NAIVE:-1}" = 0 ] || naive=(--naive target/naive/release)
 
 cargo build --release -p bench-floor
-# The sections after the main table run these too: lists at scale, sign-ups handed off.
-for f in list-events reconcile-signups; do cargo build --release -p "$f"; done
+# The sections after the main table run these too: lists at scale, sign-ups handed off, bulk.
+for f in list-events reconcile-signups bulk-invite; do cargo build --release -p "$f"; done
 for f in "${functions[@]}"; do
   # One invocation per function, so no other crate's features leak into its build.
   cargo build --release -p "$f"
@@ -27,7 +27,7 @@ BENCH_FUNCTIONS="$(IFS=,; echo "${functions[*]}")"
 export BENCH_NAIVE BENCH_FUNCTIONS
 infra/with-emulators.sh bash -c 'target/debug/lambda-bench --release target/release $BENCH_NAIVE --functions "$BENCH_FUNCTIONS" \
   --dynamodb "$TEST_DYNAMODB_ENDPOINT" --moto "$TEST_MOTO_ENDPOINT" --rounds "${ROUNDS:-21}" --warm "${WARM:-100}" \
-  --sign-ups "${SIGN_UPS-1,10,100,1000}" --lists "${LISTS-100,1000,10000}"'
+  --sign-ups "${SIGN_UPS-1,10,100,1000}" --lists "${LISTS-100,1000,10000}" --bulk "${BULK-100}"'
 binaries=(target/release/bench-floor)
 for f in "${functions[@]}"; do
   binaries+=("target/release/$f")

@@ -57,6 +57,8 @@ struct Args {
     sign_ups: Vec<usize>,
     /// Invitations per project in the lists section (empty: no section).
     lists: Vec<usize>,
+    /// Rows per request in the bulk section (empty: no section).
+    bulk: Vec<usize>,
 }
 
 fn args() -> Args {
@@ -76,6 +78,7 @@ fn args() -> Args {
         warm: map.get("warm").map_or(100, |r| r.parse().unwrap()),
         sign_ups: sizes(map.get("sign-ups")),
         lists: sizes(map.get("lists")),
+        bulk: sizes(map.get("bulk")),
     }
 }
 
@@ -683,6 +686,9 @@ async fn main() {
     if !args.sign_ups.is_empty() {
         sign_ups_at_scale(&bench, &args.sign_ups).await;
     }
+    if !args.bulk.is_empty() {
+        bulk_at_scale(&bench, &args.bulk).await;
+    }
     if !args.lists.is_empty() {
         lists_at_scale(&bench, &args.lists).await;
     }
@@ -959,6 +965,58 @@ async fn lists_at_scale(bench: &Bench<'_>, sizes: &[usize]) {
                 percentile(&samples.warm_latency, 0.5),
             );
         }
+    }
+}
+
+async fn bulk_at_scale(bench: &Bench<'_>, sizes: &[usize]) {
+    const INVOKES: usize = 4;
+    let fixture = bench.fixture;
+    println!();
+    println!(
+        "Bulk invitations: one request of N rows, each to a new address, to a project of its own; a cold invoke \
+         and {} warm, per request: AWS calls, calls made one after another (the longest chain of calls each \
+         made after the one before answered), write capacity units, latency against DynamoDB Local (which runs \
+         transactions one at a time).",
+        INVOKES - 1
+    );
+    println!();
+    println!("| rows | AWS calls | sequential calls | WCU | cold request ms | warm request p50 ms |");
+    println!("|---|---|---|---|---|---|");
+    let app = Invitations::new(
+        Arc::new(DynamoStore::new(bench.dynamodb.clone(), fixture.table.clone())),
+        Arc::new(SystemClock),
+        Settings::default(),
+    );
+    for &rows in sizes {
+        let mut projects = Vec::new();
+        for i in 0..INVOKES {
+            projects
+                .push(app.create_project(&fixture.owner, project_named(&format!("Bulk {rows} {i}"))).await.unwrap().id);
+        }
+        let owner = fixture.owner.clone();
+        let mut workload = Workload {
+            env: function_env(fixture),
+            events: Box::new(move |i| {
+                let pid = &projects[i];
+                let body: Vec<_> =
+                    (0..rows).map(|_| json!({"email": unique_email("bulk"), "role": "readonly"})).collect();
+                let path = format!("/api/v1/projects/{pid}/invitations/bulk");
+                let route = "POST /api/v1/projects/{pk}/invitations/bulk";
+                api_event(route, "POST", &path, "", json!({"pk": pid}), Some(&json!(body).to_string()), &owner)
+            }),
+        };
+        let mut samples = Samples::default();
+        let binary = bench.args.release.join("bulk-invite");
+        run_once(&binary, &mut workload, &mut 0, INVOKES, bench.proxies, &mut samples, bench.empty_dir).await;
+        let invokes = samples.invokes_counted.max(1) as f64;
+        println!(
+            "| {rows} | {} | {:.1} | {:.0} | {:.0} | {:.0} |",
+            samples.calls_per_invoke(),
+            samples.usage.sequential_calls() as f64 / invokes,
+            samples.usage.write_units / invokes,
+            samples.first_latency.first().copied().unwrap_or_default(),
+            percentile(&samples.warm_latency, 0.5),
+        );
     }
 }
 

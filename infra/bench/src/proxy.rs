@@ -13,6 +13,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::net::TcpListener;
 
 /// What passed through a proxy.
@@ -25,6 +26,8 @@ pub struct Usage {
     /// Items DynamoDB read: a Query's `ScannedCount` (index entries), the items a BatchGetItem
     /// or GetItem returned.
     pub items_read: u64,
+    /// When each call was made and answered, in the order they were answered.
+    pub spans: Vec<(Instant, Instant)>,
 }
 
 impl Usage {
@@ -35,6 +38,7 @@ impl Usage {
         self.read_units += other.read_units;
         self.write_units += other.write_units;
         self.items_read += other.items_read;
+        self.spans.extend_from_slice(&other.spans);
     }
 
     /// What happened since `before` (a snapshot of the same meter).
@@ -50,7 +54,21 @@ impl Usage {
             read_units: self.read_units - before.read_units,
             write_units: self.write_units - before.write_units,
             items_read: self.items_read - before.items_read,
+            spans: self.spans[before.spans.len()..].to_vec(),
         }
+    }
+
+    /// The longest chain of calls each made after the one before it answered: how many calls
+    /// the requests waited for one after another (requests made one after another add up).
+    pub fn sequential_calls(&self) -> usize {
+        let mut spans = self.spans.clone();
+        spans.sort_by_key(|(made, _)| *made);
+        let mut chain = vec![0; spans.len()];
+        for i in 0..spans.len() {
+            let before = (0..i).filter(|&j| spans[j].1 <= spans[i].0).map(|j| chain[j]).max();
+            chain[i] = 1 + before.unwrap_or(0);
+        }
+        chain.into_iter().max().unwrap_or(0)
     }
 
     pub fn call_count(&self) -> usize {
@@ -138,6 +156,7 @@ async fn forward(
     upstream: &str,
     meter: &Meter,
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    let made = Instant::now();
     let (parts, body) = request.into_parts();
     let mut body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
     let target = parts.headers.get("x-amz-target").and_then(|t| t.to_str().ok()).unwrap_or_default().to_owned();
@@ -165,7 +184,7 @@ async fn forward(
     let response = client.request(outgoing).await.map_err(std::io::Error::other)?;
     let (parts, body) = response.into_parts();
     let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
-    let mut usage = Usage::default();
+    let mut usage = Usage { spans: vec![(made, Instant::now())], ..Usage::default() };
     usage.calls.insert(operation.clone(), 1);
     if dynamodb {
         if let Ok(answer) = serde_json::from_slice::<Value>(&body) {
