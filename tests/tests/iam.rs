@@ -297,6 +297,33 @@ async fn api_functions(api: &Api, resources: &Resources) -> BTreeMap<String, BTr
     assert_eq!(run.call("GET", "/api/v1/me/projects", None, &owner).await, 200);
     assert_eq!(run.call("GET", "/api/v1/me/projects?limit=1", None, &stranger).await, 200);
     used.insert("my-projects".to_owned(), f.used(resources));
+
+    let slack = format!("/api/v1/projects/{pid}/integrations/slack");
+    let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack";
+    let settings = Some(json!({"mode": "scim", "token_secret_arn": arn}));
+    let f = Recorded::start().await;
+    let run = f.through(api, Settings::default());
+    assert_eq!(run.call("PUT", &slack, settings.clone(), &owner).await, 200);
+    assert_eq!(run.call("PUT", &slack, Some(json!({"mode": "x"})), &stranger).await, 404);
+    used.insert("put-slack-integration".to_owned(), f.used(resources));
+
+    let f = Recorded::start().await;
+    let run = f.through(api, Settings::default());
+    assert_eq!(run.call("GET", &slack, None, &owner).await, 200);
+    used.insert("get-slack-integration".to_owned(), f.used(resources));
+
+    let f = Recorded::start().await;
+    let run = f.through(api, Settings::default());
+    let member = api.member(&owner, &pid, "editor").await;
+    let retry = format!("/api/v1/projects/{pid}/members/{}/slack-invite", member.user_id);
+    assert_eq!(run.call("POST", &retry, None, &owner).await, 202);
+    used.insert("retry-slack-invite".to_owned(), f.used(resources));
+
+    let f = Recorded::start().await;
+    let run = f.through(api, Settings::default());
+    assert_eq!(run.call("DELETE", &slack, None, &owner).await, 204);
+    assert_eq!(run.call("DELETE", &slack, None, &owner).await, 404);
+    used.insert("delete-slack-integration".to_owned(), f.used(resources));
     used
 }
 

@@ -67,7 +67,7 @@ fn openapi_router_and_template_agree() {
     let template_keys: BTreeSet<String> = template_routes.iter().map(|(route, _)| route.clone()).collect();
     assert_eq!(openapi_routes(), router, "openapi.yaml vs the function crates' ROUTEs");
     assert_eq!(template_keys, router, "template.yaml vs the function crates' ROUTEs");
-    assert_eq!(router.len(), 18);
+    assert_eq!(router.len(), 22);
 }
 
 #[test]

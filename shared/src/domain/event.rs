@@ -19,6 +19,13 @@ pub enum EventType {
     MemberAdded,
     MemberRoleChanged,
     MemberRemoved,
+    /// A member's Slack invitation is asked for again (a manual retry).
+    MemberSlackRequested,
+    MemberSlackInvited,
+    MemberSlackFailed,
+    /// An owner set or changed the project's Slack integration.
+    SlackIntegrationUpdated,
+    SlackIntegrationRemoved,
     InvitationCreated,
     InvitationUpdated,
     InvitationResent,
@@ -32,11 +39,16 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 20] = [
+    pub const ALL: [EventType; 25] = [
         EventType::ProjectCreated,
         EventType::MemberAdded,
         EventType::MemberRoleChanged,
         EventType::MemberRemoved,
+        EventType::MemberSlackRequested,
+        EventType::MemberSlackInvited,
+        EventType::MemberSlackFailed,
+        EventType::SlackIntegrationUpdated,
+        EventType::SlackIntegrationRemoved,
         EventType::InvitationCreated,
         EventType::InvitationUpdated,
         EventType::InvitationResent,
@@ -62,6 +74,11 @@ impl EventType {
             EventType::MemberAdded => "member.added",
             EventType::MemberRoleChanged => "member.role_changed",
             EventType::MemberRemoved => "member.removed",
+            EventType::MemberSlackRequested => "member.slack.requested",
+            EventType::MemberSlackInvited => "member.slack.invited",
+            EventType::MemberSlackFailed => "member.slack.failed",
+            EventType::SlackIntegrationUpdated => "integration.slack.updated",
+            EventType::SlackIntegrationRemoved => "integration.slack.removed",
             EventType::InvitationCreated => "invitation.created",
             EventType::InvitationUpdated => "invitation.updated",
             EventType::InvitationResent => "invitation.resent",
@@ -174,6 +191,25 @@ impl Event {
         event.changes.member_id = Some(from.user_id.clone());
         event.changes.role = Some(to.unwrap_or(from).role);
         event
+    }
+
+    /// An event about a member's Slack invitation; `reason` is Slack's error code.
+    pub fn member_slack(
+        kind: EventType,
+        member: &Membership,
+        reason: Option<String>,
+        actor: &Actor,
+        at: OffsetDateTime,
+    ) -> Event {
+        let mut event = Event::new(kind, member.project_id.clone(), actor, at);
+        event.changes.member_id = Some(member.user_id.clone());
+        event.changes.reason = reason;
+        event
+    }
+
+    /// `integration.slack.updated` or `.removed`.
+    pub fn slack_integration(kind: EventType, project_id: &ProjectId, actor: &Actor, at: OffsetDateTime) -> Event {
+        Event::new(kind, project_id.clone(), actor, at)
     }
 
     /// `invitation.created`, asking for its first email unless it was created not to send.

@@ -12,6 +12,7 @@ pub mod quota;
 pub mod retry;
 pub mod role;
 pub mod settings;
+pub mod slack;
 pub mod timestamp;
 
 pub use email_address::{DomainAllowList, Email, EmailError};

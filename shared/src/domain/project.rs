@@ -51,6 +51,8 @@ pub struct Membership {
     pub email: Option<String>,
     pub role: Role,
     pub joined_at: OffsetDateTime,
+    /// How the member's Slack invitation went, in a project with Slack configured.
+    pub slack: Option<super::slack::SlackState>,
 }
 
 /// The result of granting a role: memberships only ever go up.
@@ -81,6 +83,7 @@ impl Membership {
                     email: email.map(str::to_owned).or_else(|| existing.and_then(|m| m.email.clone())),
                     role,
                     joined_at: existing.map_or(now, |m| m.joined_at),
+                    slack: existing.and_then(|m| m.slack.clone()),
                 },
                 replaces: existing.map(|m| m.role),
             },
@@ -179,7 +182,7 @@ mod tests {
     }
 
     fn member(role: Role) -> Membership {
-        Membership { project_id: p(), user_id: u(), email: Some("u@x.io".into()), role, joined_at: NOW }
+        Membership { project_id: p(), user_id: u(), email: Some("u@x.io".into()), role, joined_at: NOW, slack: None }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use super::email_address::DomainAllowList;
 use super::invitation::{Invitation, Policy};
 use super::quota::Quotas;
+use super::slack::StackLocation;
 use time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub struct Settings {
     pub event_retention: Duration,
     /// `QUOTA_*`: the limits against abuse.
     pub quotas: Quotas,
+    /// `STACK_ACCOUNT_ID` and `AWS_REGION`: where a Slack token's secret must be.
+    pub stack: StackLocation,
 }
 
 impl Default for Settings {
@@ -31,6 +34,8 @@ impl Default for Settings {
             allowed_domains: DomainAllowList::default(),
             event_retention: Duration::days(400),
             quotas: Quotas::default(),
+            // moto's account and region, for local runs; a deployment sets both.
+            stack: StackLocation { account: "123456789012".into(), region: "us-east-1".into() },
         }
     }
 }
@@ -78,7 +83,12 @@ impl Settings {
         let allowed_domains =
             DomainAllowList::parse(&get("PROJECT_INVITATION_EMAIL_DOMAIN_WHITELIST").unwrap_or_default())
                 .map_err(|e| format!("PROJECT_INVITATION_EMAIL_DOMAIN_WHITELIST: {e}"))?;
+        let stack = StackLocation {
+            account: get("STACK_ACCOUNT_ID").unwrap_or(defaults.stack.account),
+            region: get("AWS_REGION").unwrap_or(defaults.stack.region),
+        };
         Ok(Settings {
+            stack,
             policy: Policy {
                 ttl: duration("INVITATION_TTL", defaults.policy.ttl)?,
                 resend_cooldown: duration("INVITATION_RESEND_COOLDOWN", defaults.policy.resend_cooldown)?,

@@ -2,6 +2,7 @@
 //! become domain values here, once (`TryFrom`), each refusal naming its field.
 
 use super::request::{parse_email, parse_invitation_id, parse_role};
+use crate::domain::slack::{SlackIntegration, SlackSettings, StackLocation};
 use crate::domain::{
     DeliveryStatus, DomainAllowList, Event, Invitation, InvitationChanges, InvitationId, InvitationStatus,
     MemberChange, Membership, NewInvitation, NewProject, Note, Project, ProjectName, Role, Settings,
@@ -119,11 +120,67 @@ pub struct MemberView {
     pub role: Role,
     #[serde(with = "timestamp")]
     pub joined_at: OffsetDateTime,
+    /// How the member's Slack invitation went (`null` until the project's Slack integration
+    /// has tried): `pending`, `invited`, `already_in_team` or `failed`.
+    pub slack_status: Option<&'static str>,
+    /// Slack's own error code.
+    pub slack_error: Option<String>,
 }
 
 impl From<&Membership> for MemberView {
     fn from(m: &Membership) -> Self {
-        Self { user_id: m.user_id.to_string(), email: m.email.clone(), role: m.role, joined_at: m.joined_at }
+        Self {
+            user_id: m.user_id.to_string(),
+            email: m.email.clone(),
+            role: m.role,
+            joined_at: m.joined_at,
+            slack_status: m.slack.as_ref().map(|slack| slack.status.as_str()),
+            slack_error: m.slack.as_ref().and_then(|slack| slack.error.clone()),
+        }
+    }
+}
+
+/// A project's Slack integration: never a token, only where it is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlackIntegrationView {
+    pub mode: &'static str,
+    pub team_id: Option<String>,
+    pub channel_ids: Vec<String>,
+    pub token_secret_arn: String,
+    pub updated_by: String,
+    #[serde(with = "timestamp")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<&SlackIntegration> for SlackIntegrationView {
+    fn from(i: &SlackIntegration) -> Self {
+        Self {
+            mode: i.mode.as_str(),
+            team_id: i.team_id.clone(),
+            channel_ids: i.channel_ids.clone(),
+            token_secret_arn: i.token_secret_arn.clone(),
+            updated_by: i.updated_by.to_string(),
+            updated_at: i.updated_at,
+        }
+    }
+}
+
+/// `PUT /projects/{pk}/integrations/slack`
+#[derive(Debug, Clone, Deserialize)]
+pub struct SlackIntegrationBody {
+    pub mode: String,
+    #[serde(default)]
+    pub team_id: Option<String>,
+    #[serde(default)]
+    pub channel_ids: Vec<String>,
+    pub token_secret_arn: String,
+}
+
+impl SlackIntegrationBody {
+    /// The settings, checked against where the stack runs.
+    pub fn settings(&self, stack: &StackLocation) -> Result<SlackSettings, AppError> {
+        SlackSettings::parse(&self.mode, self.team_id.as_deref(), &self.channel_ids, &self.token_secret_arn, stack)
+            .map_err(|e| AppError::invalid("invalid_field", Some(e.field()), e.to_string()))
     }
 }
 

@@ -19,6 +19,7 @@ mod managing;
 mod projects;
 mod retries;
 mod signup;
+mod slack;
 #[cfg(test)]
 mod tests;
 

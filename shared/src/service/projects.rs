@@ -27,6 +27,7 @@ impl Invitations {
             email: caller.email.clone().filter(|_| caller.email_verified),
             role: Role::Owner,
             joined_at: now,
+            slack: None,
         };
         let actor = Actor::User(caller.user_id.clone());
         let events = [Event::project_created(&project, &actor), Event::member_added(&owner, &actor, now)];
@@ -104,7 +105,7 @@ impl Invitations {
                 to: to.as_ref(),
                 actor,
                 remaining_owner: remaining_owner.as_ref(),
-                event: &event,
+                event: Some(&event),
             };
             self.store.change_member(update).await?;
             tracing::info!(member = %user_id, removed = to.is_none(), "member changed");

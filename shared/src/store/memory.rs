@@ -14,6 +14,7 @@ struct State {
     /// Pending markers keyed by (normalized email, project).
     markers: BTreeMap<(String, ProjectId), PendingInvitation>,
     events: BTreeMap<(ProjectId, uuid::Uuid), Event>,
+    slack: HashMap<ProjectId, crate::domain::slack::SlackIntegration>,
     /// Keyed requests by scope.
     requests: HashMap<String, crate::domain::idempotency::RequestRecord>,
     /// Quota slots by (scope key, slot): held until, by whom.
@@ -213,10 +214,12 @@ impl Store for MemoryStore {
 
     async fn change_member(&self, update: MemberUpdate<'_>) -> StoreResult<()> {
         let mut state = self.lock();
-        let role_of = |m: &Membership| state.members.get(&(m.project_id.clone(), m.user_id.clone())).map(|m| m.role);
-        let unchanged = |m: &Membership| role_of(m) == Some(m.role);
+        let stored = |m: &Membership| state.members.get(&(m.project_id.clone(), m.user_id.clone()));
+        let unchanged = |m: &Membership| stored(m).is_some_and(|s| s.role == m.role);
+        let slack_unchanged = stored(update.from).is_some_and(|s| s.slack == update.from.slack);
         let acting_on_self = update.actor.user_id == update.from.user_id;
         if !unchanged(update.from)
+            || !slack_unchanged
             || (!acting_on_self && !unchanged(update.actor))
             || update.remaining_owner.is_some_and(|owner| !unchanged(owner))
         {
@@ -227,7 +230,33 @@ impl Store for MemoryStore {
             Some(to) => state.members.insert(key, to.clone()),
             None => state.members.remove(&key),
         };
-        state.record(update.event);
+        if let Some(event) = update.event {
+            state.record(event);
+        }
+        Ok(())
+    }
+
+    async fn slack_integration(&self, project_id: &ProjectId) -> StoreResult<Option<SlackIntegration>> {
+        Ok(self.lock().slack.get(project_id).cloned())
+    }
+
+    async fn set_slack_integration(
+        &self,
+        project_id: &ProjectId,
+        integration: Option<&SlackIntegration>,
+        owner: &Membership,
+        event: &Event,
+    ) -> StoreResult<()> {
+        let mut state = self.lock();
+        let key = (owner.project_id.clone(), owner.user_id.clone());
+        if state.members.get(&key).is_none_or(|m| m.role != Role::Owner) {
+            return Err(StoreError::Conflict);
+        }
+        match integration {
+            Some(integration) => state.slack.insert(project_id.clone(), integration.clone()),
+            None => state.slack.remove(project_id),
+        };
+        state.record(event);
         Ok(())
     }
 

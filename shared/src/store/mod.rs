@@ -30,6 +30,7 @@ pub mod dynamodb;
 
 use crate::cause::Cause;
 use crate::domain::idempotency::RequestRecord;
+use crate::domain::slack::SlackIntegration;
 use crate::domain::timestamp::to_millis;
 use crate::domain::{
     DeliveryStatus, Event, EventType, Grant, Invitation, InvitationId, InvitationStatus, Membership, Page, PageRequest,
@@ -108,7 +109,8 @@ pub struct MemberUpdate<'a> {
     pub actor: &'a Membership,
     /// When the change leaves the project one owner fewer: the owner who stays.
     pub remaining_owner: Option<&'a Membership>,
-    pub event: &'a Event,
+    /// What the change says; none for a Slack attempt's claim, which changes nothing anyone reads.
+    pub event: Option<&'a Event>,
 }
 
 /// Acceptances written in one [`Store::accept_batch`]: each is at most six items of a DynamoDB
@@ -288,9 +290,23 @@ pub trait Store: Send + Sync {
     /// An owner of the project other than `except`, read consistently, if there is one.
     async fn another_owner(&self, project_id: &ProjectId, except: &UserId) -> StoreResult<Option<Membership>>;
 
-    /// Writes a member's new role or removes them, with the event, only while the membership,
-    /// the actor's role and the remaining owner's are as read: `Conflict` otherwise.
+    /// Writes a member's new role (or Slack state) or removes them, with the event, only while the
+    /// membership (role and Slack state), the actor's role and the remaining owner's are as read:
+    /// `Conflict` otherwise.
     async fn change_member(&self, update: MemberUpdate<'_>) -> StoreResult<()>;
+
+    /// The project's Slack integration, read consistently.
+    async fn slack_integration(&self, project_id: &ProjectId) -> StoreResult<Option<SlackIntegration>>;
+
+    /// Sets the project's Slack integration (`None`: removes it) with its event, while `owner`
+    /// is still the project's owner: `Conflict` otherwise.
+    async fn set_slack_integration(
+        &self,
+        project_id: &ProjectId,
+        integration: Option<&SlackIntegration>,
+        owner: &Membership,
+        event: &Event,
+    ) -> StoreResult<()>;
 
     /// A page of the user's projects with their membership of each, in project id order.
     async fn projects_of(&self, user_id: &UserId, page: &PageRequest) -> StoreResult<Page<(Project, Membership)>>;

@@ -2,6 +2,7 @@
 
 use crate::cause::Cause;
 use crate::domain::idempotency::{KeptResponse, RequestRecord, RequestState};
+use crate::domain::slack::{SlackIntegration, SlackMode, SlackState, SlackStatus};
 use crate::domain::timestamp::{from_millis, to_millis};
 use crate::domain::{
     Actor, Changes, Delivery, DeliveryStatus, DomainAllowList, Event, EventType, Invitation, InvitationId,
@@ -211,6 +212,12 @@ pub(super) fn member_item(m: &Membership) -> Item {
         ("joined_at".to_owned(), ts(m.joined_at)),
     ]);
     set_opt(&mut item, "email", m.email.clone().map(s));
+    if let Some(slack) = &m.slack {
+        item.insert("slack_status".to_owned(), s(slack.status.as_str()));
+        item.insert("slack_updated_at".to_owned(), ts(slack.updated_at));
+        set_opt(&mut item, "slack_error", slack.error.clone().map(s));
+        set_opt(&mut item, "slack_lease_until", slack.lease_until.map(ts));
+    }
     Index::Gsi1.set(&mut item, user_projects_partition(&m.user_id), format!("PROJECT#{}", m.project_id));
     item
 }
@@ -388,6 +395,15 @@ pub(super) fn member_from(item: &Item) -> StoreResult<Membership> {
         email: f.opt_s("email"),
         role: f.parse("role")?,
         joined_at: f.time("joined_at")?,
+        slack: match f.opt_s("slack_status") {
+            Some(status) => Some(SlackState {
+                status: SlackStatus::parse(&status).ok_or_else(|| StoreError::Corrupt("bad slack_status".into()))?,
+                error: f.opt_s("slack_error"),
+                updated_at: f.time("slack_updated_at")?,
+                lease_until: f.opt_time("slack_lease_until")?,
+            }),
+            None => None,
+        },
     })
 }
 
@@ -605,5 +621,42 @@ pub(super) fn request_from(item: &Item) -> StoreResult<RequestRecord> {
         token: f.parse("token")?,
         state,
         expires_at: f.time("expires_at")?,
+    })
+}
+
+pub(super) fn slack_key(project_id: &ProjectId) -> Item {
+    key(project_pk(project_id), "INTEGRATION#SLACK".to_owned())
+}
+
+pub(super) fn slack_item(integration: &SlackIntegration) -> Item {
+    let mut item = slack_key(&integration.project_id);
+    item.extend([
+        ("kind".to_owned(), s("slack_integration")),
+        ("project_id".to_owned(), s(integration.project_id.as_str())),
+        ("mode".to_owned(), s(integration.mode.as_str())),
+        ("token_secret_arn".to_owned(), s(integration.token_secret_arn.clone())),
+        ("updated_by".to_owned(), s(integration.updated_by.as_str())),
+        ("updated_at".to_owned(), ts(integration.updated_at)),
+        ("channel_ids".to_owned(), AttributeValue::L(integration.channel_ids.iter().cloned().map(s).collect())),
+    ]);
+    set_opt(&mut item, "team_id", integration.team_id.clone().map(s));
+    item
+}
+
+pub(super) fn slack_from(item: &Item) -> StoreResult<SlackIntegration> {
+    let f = Fields(item);
+    let channel_ids = item
+        .get("channel_ids")
+        .and_then(|v| v.as_l().ok())
+        .map(|list| list.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+        .unwrap_or_default();
+    Ok(SlackIntegration {
+        project_id: f.id("project_id", ProjectId::parse)?,
+        mode: f.parse::<SlackMode>("mode")?,
+        team_id: f.opt_s("team_id"),
+        channel_ids,
+        token_secret_arn: f.s("token_secret_arn")?,
+        updated_by: f.id("updated_by", UserId::parse)?,
+        updated_at: f.time("updated_at")?,
     })
 }

@@ -294,6 +294,36 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn slack_integration(&self, project_id: &ProjectId) -> StoreResult<Option<SlackIntegration>> {
+        let items = self.batch_get(vec![slack_key(project_id)]).await?;
+        items.first().map(slack_from).transpose()
+    }
+
+    async fn set_slack_integration(
+        &self,
+        project_id: &ProjectId,
+        integration: Option<&SlackIntegration>,
+        owner: &Membership,
+        event: &Event,
+    ) -> StoreResult<()> {
+        let owner_check = Condition::new("#rank = :owner").name("#rank", "rank").value(":owner", n(Role::Owner.rank()));
+        let items = vec![
+            match integration {
+                Some(integration) => self.put(slack_item(integration), None)?,
+                None => self.delete(slack_key(project_id), Condition::new("attribute_exists(PK)"))?,
+            },
+            self.check(member_key(&owner.project_id, &owner.user_id), owner_check)?,
+            self.event_put(event)?,
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(cancelled) => Err(match cancelled.first_failure() {
+                Some(_) => StoreError::Conflict,
+                None => cancelled.into_other(),
+            }),
+        }
+    }
+
     async fn projects_of(&self, user_id: &UserId, page: &PageRequest) -> StoreResult<Page<(Project, Membership)>> {
         let after = page.after.as_ref().and_then(|cursor| {
             let project_id = ProjectId::parse(&cursor.after).ok()?;

@@ -198,9 +198,18 @@ impl DynamoStore {
         let holds =
             |m: &Membership| Condition::new("#rank = :rank").name("#rank", "rank").value(":rank", n(m.role.rank()));
         let from = update.from;
+        // The member as read: role and Slack state (two Slack attempts never both claim it).
+        let mut as_read = holds(from).name("#slack", "slack_updated_at");
+        match &from.slack {
+            Some(slack) => {
+                as_read.expression.push_str(" AND #slack = :slack");
+                as_read = as_read.value(":slack", n(crate::domain::timestamp::to_millis(slack.updated_at)));
+            }
+            None => as_read.expression.push_str(" AND attribute_not_exists(#slack)"),
+        }
         let mut items = vec![match update.to {
-            Some(to) => self.put(member_item(to), Some(holds(from)))?,
-            None => self.delete(member_key(&from.project_id, &from.user_id), holds(from))?,
+            Some(to) => self.put(member_item(to), Some(as_read))?,
+            None => self.delete(member_key(&from.project_id, &from.user_id), as_read)?,
         }];
         // An item may appear once in a transaction: the write checks the member acting on
         // themselves, and the actor's check the owner who stays when that is the actor.
@@ -211,7 +220,9 @@ impl DynamoStore {
                 items.push(self.check(member_key(&member.project_id, &member.user_id), holds(member))?);
             }
         }
-        items.push(self.event_put(update.event)?);
+        if let Some(event) = update.event {
+            items.push(self.event_put(event)?);
+        }
         Ok(items)
     }
 }

@@ -1,0 +1,6 @@
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    let app = invitations::wiring::service().await?;
+    invitations::http::run(&app, get_slack_integration::ROUTE, |request| get_slack_integration::handle(&app, request))
+        .await
+}
