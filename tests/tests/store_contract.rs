@@ -4,6 +4,7 @@
 use integration_tests::*;
 use invitations::clock::Clock;
 use invitations::domain::idempotency::{KeptResponse, RequestRecord, RequestState, KEPT_FOR, RUNNING_LEASE};
+use invitations::domain::slack::{SlackIntegration, SlackState, SlackStatus};
 use invitations::domain::{
     Actor, Cursor, DeliveryStatus, Event, EventType, Grant, InvitationChanges, InvitationId, InvitationStatus, Inviter,
     MemberChange, Membership, Page, PageRequest, Policy, ProjectId, QuotaClaim, QuotaScope, QuotaUse, UserId,
@@ -43,6 +44,7 @@ contract!(
     members_change_within_the_role_ceiling_and_the_last_owner_stays,
     a_keyed_request_holds_its_key_until_done_released_dead_or_a_day_old,
     a_bulk_checks_every_row_and_creates_the_good_ones,
+    a_members_slack_invitation_is_claimed_by_one_attempt_at_a_time,
     pending_and_expired_lists_come_by_expiry_and_split_at_now,
     an_invitation_id_never_reaches_another_project,
     sign_up_accepts_every_pending_invitation_once,
@@ -613,6 +615,18 @@ impl Store for ChangesBeforeFirstBatch {
     async fn change_member(&self, update: MemberUpdate<'_>) -> StoreResult<()> {
         self.inner.change_member(update).await
     }
+    async fn slack_integration(&self, project_id: &ProjectId) -> StoreResult<Option<SlackIntegration>> {
+        self.inner.slack_integration(project_id).await
+    }
+    async fn set_slack_integration(
+        &self,
+        project_id: &ProjectId,
+        integration: Option<&SlackIntegration>,
+        owner: &Membership,
+        event: &Event,
+    ) -> StoreResult<()> {
+        self.inner.set_slack_integration(project_id, integration, owner, event).await
+    }
     async fn projects_of(&self, user_id: &UserId, page: &PageRequest) -> StoreResult<Page<(Project, Membership)>> {
         self.inner.projects_of(user_id, page).await
     }
@@ -897,4 +911,38 @@ async fn a_bulk_checks_every_row_and_creates_the_good_ones(store: Arc<dyn Store>
     emails.sort();
     assert_eq!(emails, ["held@example.com", "lapsed@example.com", "new@example.com"]);
     assert_eq!(service.invitation(&owner, &pid, held.id).await.unwrap().version, held.version, "left alone");
+}
+
+async fn a_members_slack_invitation_is_claimed_by_one_attempt_at_a_time(store: Arc<dyn Store>) {
+    let (service, clock, owner, pid) = setup(store.clone()).await;
+    let member = store.members_by_id(&pid, std::slice::from_ref(&owner.user_id)).await.unwrap().remove(0);
+    let now = clock.now();
+    let claim = |from: &Membership| Membership {
+        slack: Some(SlackState::claim(from.slack.as_ref(), false, now).unwrap()),
+        ..from.clone()
+    };
+    let update = |from: &Membership, to: &Membership| {
+        let (store, from, to) = (store.clone(), from.clone(), to.clone());
+        async move {
+            store
+                .change_member(MemberUpdate {
+                    from: &from,
+                    to: Some(&to),
+                    actor: &from,
+                    remaining_owner: None,
+                    event: None,
+                })
+                .await
+        }
+    };
+    let (first, second) = (claim(&member), claim(&member));
+    update(&member, &first).await.unwrap();
+    assert_eq!(update(&member, &second).await, Err(StoreError::Conflict), "the second attempt read it unclaimed");
+    let invited = Membership { slack: Some(SlackState::answered(SlackStatus::Invited, None, now)), ..first.clone() };
+    update(&first, &invited).await.unwrap();
+    let stored = store.members_by_id(&pid, std::slice::from_ref(&owner.user_id)).await.unwrap().remove(0);
+    assert_eq!(stored.slack.map(|s| s.status), Some(SlackStatus::Invited));
+    // A role change over a stale Slack state is refused too, and retried by the service.
+    assert_eq!(update(&first, &Membership { role: Role::Owner, ..first.clone() }).await, Err(StoreError::Conflict));
+    assert!(service.members(&owner, &pid, &PageRequest::default()).await.unwrap().items[0].slack.is_some());
 }

@@ -198,12 +198,21 @@ impl DynamoStore {
         let holds =
             |m: &Membership| Condition::new("#rank = :rank").name("#rank", "rank").value(":rank", n(m.role.rank()));
         let from = update.from;
-        // The member as read: role and Slack state (two Slack attempts never both claim it).
-        let mut as_read = holds(from).name("#slack", "slack_updated_at");
+        // The member as read: role and Slack state, all of it (two attempts never both claim it).
+        let mut as_read = holds(from).name("#slack", "slack_status");
+        let millis = |at| n(crate::domain::timestamp::to_millis(at));
         match &from.slack {
             Some(slack) => {
-                as_read.expression.push_str(" AND #slack = :slack");
-                as_read = as_read.value(":slack", n(crate::domain::timestamp::to_millis(slack.updated_at)));
+                as_read = as_read.name("#at", "slack_updated_at").name("#lease", "slack_lease_until");
+                as_read.expression.push_str(" AND #slack = :slack AND #at = :at");
+                as_read = as_read.value(":slack", s(slack.status.as_str())).value(":at", millis(slack.updated_at));
+                match slack.lease_until {
+                    Some(until) => {
+                        as_read.expression.push_str(" AND #lease = :lease");
+                        as_read = as_read.value(":lease", millis(until));
+                    }
+                    None => as_read.expression.push_str(" AND attribute_not_exists(#lease)"),
+                }
             }
             None => as_read.expression.push_str(" AND attribute_not_exists(#slack)"),
         }
