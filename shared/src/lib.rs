@@ -21,6 +21,7 @@ pub mod domain;
 pub mod clock;
 pub mod mail;
 pub mod queue;
+pub mod slack;
 pub mod store;
 
 #[cfg(feature = "aws")]

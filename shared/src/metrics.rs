@@ -26,6 +26,8 @@ pub enum Metric {
     SignupHandoffs,
     LostHandoffs,
     QuotaRefusals,
+    SlackInvitesSent,
+    SlackInvitesFailed,
 }
 
 impl Metric {
@@ -46,6 +48,8 @@ impl Metric {
             Metric::SignupHandoffs => "SignupHandoffs",
             Metric::LostHandoffs => "LostHandoffs",
             Metric::QuotaRefusals => "QuotaRefusals",
+            Metric::SlackInvitesSent => "SlackInvitesSent",
+            Metric::SlackInvitesFailed => "SlackInvitesFailed",
         }
     }
 

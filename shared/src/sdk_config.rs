@@ -139,6 +139,15 @@ pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(builder.build())
 }
 
+#[cfg(feature = "secrets")]
+pub fn secrets_client(config: &SdkConfig) -> aws_sdk_secretsmanager::Client {
+    let mut builder = aws_sdk_secretsmanager::config::Builder::from(config);
+    if let Some(url) = endpoint_for("SECRETS_MANAGER") {
+        builder = builder.endpoint_url(url);
+    }
+    aws_sdk_secretsmanager::Client::from_conf(builder.build())
+}
+
 #[cfg(feature = "sqs")]
 pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
     let mut builder = aws_sdk_sqs::config::Builder::from(config);

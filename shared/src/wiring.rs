@@ -105,3 +105,21 @@ pub fn email_delivery_from_env(config: &SdkConfig) -> Result<crate::service::Ema
         templates_from_env(),
     ))
 }
+
+/// The Slack consumer's service: the store, Slack at `SLACK_API_URL` and `SLACK_SCIM_URL` (Slack's
+/// own by default) with a 10 s timeout per call, tokens from Secrets Manager.
+#[cfg(all(feature = "dynamodb", feature = "slack", feature = "secrets"))]
+pub fn slack_invites_from_env(config: &SdkConfig) -> Result<crate::service::SlackInvites, InitError> {
+    use crate::slack::http::{HttpSlack, SLACK_API_URL, SLACK_SCIM_URL};
+    let api_url = env("SLACK_API_URL").filter(|url| !url.is_empty()).unwrap_or_else(|| SLACK_API_URL.to_owned());
+    let scim_url = env("SLACK_SCIM_URL").filter(|url| !url.is_empty()).unwrap_or_else(|| SLACK_SCIM_URL.to_owned());
+    let slack = HttpSlack::new(&api_url, &scim_url, std::time::Duration::from_secs(10));
+    let secrets = crate::slack::secrets::SecretsManager::new(crate::sdk_config::secrets_client(config));
+    let settings = settings_from_env()?;
+    Ok(crate::service::SlackInvites::new(
+        store_from_env(config, &settings)?,
+        Arc::new(SystemClock),
+        Arc::new(slack),
+        Arc::new(secrets),
+    ))
+}

@@ -242,6 +242,7 @@ fn service(parts: &hyper::http::request::Parts) -> &'static str {
     match parts.headers.get("x-amz-target").map(|t| t.as_bytes()) {
         Some(target) if target.starts_with(b"DynamoDB") => "dynamodb",
         Some(target) if target.starts_with(b"AmazonSQS") => "sqs",
+        Some(target) if target.starts_with(b"secretsmanager") => "secretsmanager",
         Some(_) => "unknown",
         None if parts.uri.path().starts_with("/v2/email") => "ses",
         None => "unknown",

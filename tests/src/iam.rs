@@ -64,6 +64,11 @@ pub fn permissions_used(calls: &[Call], resources: &Resources) -> BTreeSet<Permi
                     used.insert((action("SendEmail"), format!("configuration-set/{}", resources.logical(set))));
                 }
             }
+            ("secretsmanager", "GetSecretValue") => {
+                // arn:partition:secretsmanager:region:account:secret:name → secret:name
+                let arn = call.body["SecretId"].as_str().unwrap_or_default();
+                used.insert((action("GetSecretValue"), arn.splitn(6, ':').nth(5).unwrap_or(arn).to_owned()));
+            }
             (service, operation) => panic!("a call this test cannot name: {service} {operation}"),
         }
     }

@@ -5,6 +5,7 @@
 
 pub mod fault_proxy;
 pub mod iam;
+pub mod slack_standin;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;

@@ -339,12 +339,14 @@ async fn member_under_another_address(api: &Api, owner: &Caller, pid: &str, sub:
 async fn every_function_is_granted_exactly_what_it_calls() {
     let api = Api::with_settings(quotas(1000, 1000, 1000, 1000)).await;
     let reconcile_queue = sqs_queue(&api.sqs).await;
+    let slack_queue = sqs_queue(&api.sqs).await;
     let sender_address = verified_sender().await;
     let configuration_set = unique("invitations");
     let resources = Resources::default()
         .name(api.store.table(), "Table")
         .name(&api.queue_url, "EmailQueue")
         .name(&reconcile_queue, "ReconcileQueue")
+        .name(&slack_queue, "SlackQueue")
         .name(&configuration_set, "ConfigurationSet");
     let mut used = api_functions(&api, &resources).await;
 
@@ -436,6 +438,58 @@ async fn every_function_is_granted_exactly_what_it_calls() {
     let batch = reconcile_signups::handle(&app, sqs_event(&[("r".into(), handed_off[0].clone())])).await.unwrap();
     assert!(batch.batch_item_failures.is_empty());
     used.insert("reconcile-signups".to_owned(), f.used(&resources));
+
+    // Slack: an accepted member invited, and one Slack rate-limits (its message waits on the queue).
+    let f = Recorded::start().await;
+    let slack = integration_tests::slack_standin::SlackStandIn::start("xoxp-iam").await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config(&moto_endpoint()));
+    let created = secrets.create_secret().name(unique("slack")).secret_string("xoxp-iam").send().await.unwrap();
+    let settings = json!({"mode": "scim", "token_secret_arn": created.arn().unwrap()});
+    api.call("PUT", &format!("/api/v1/projects/{pid}/integrations/slack"), Some(settings), Some(&owner)).await;
+    let http = invitations::slack::http::HttpSlack::new(
+        &slack.api_url(),
+        &slack.scim_url(),
+        std::time::Duration::from_secs(2),
+    );
+    let function_secrets = aws_sdk_secretsmanager::Client::new(&function_config(&f.moto.url, SHORT_TIMEOUTS));
+    let invites = invitations::service::SlackInvites::new(
+        f.store(&api),
+        api.clock.clone(),
+        Arc::new(http),
+        Arc::new(invitations::slack::secrets::SecretsManager::new(function_secrets)),
+    );
+    let inviter =
+        slack_invite::SlackInviter { invites, redelivery: Arc::new(SqsQueue::new(f.sqs(), slack_queue.clone())) };
+    api.published.lock().unwrap().clear();
+    let (joined, limited) = (user_with_email(&unique_email("joined")), user_with_email(&unique_email("limited")));
+    slack.script(
+        limited.email.as_deref().unwrap(),
+        vec![integration_tests::slack_standin::Script::RateLimited { retry_after_secs: 1 }],
+    );
+    for member in [&joined, &limited] {
+        let id = api.invite(&owner, &pid, member.email.as_deref().unwrap(), "readonly").await;
+        let accept = format!("/api/v1/projects/{pid}/invitations/{id}/accept");
+        assert_eq!(api.call("POST", &accept, None, Some(member)).await.status, 200);
+    }
+    api.pump().await;
+    let accepted: Vec<String> = std::mem::take(&mut *api.published.lock().unwrap())
+        .into_iter()
+        .filter(|d| d.detail_type.as_deref() == Some("invitation.accepted"))
+        .filter(|d| [&joined, &limited].iter().any(|m| d.body.contains(m.user_id.as_str())))
+        .map(|d| json!({"detail-type": "invitation.accepted", "source": "project-invitations", "detail": serde_json::from_str::<Value>(&d.body).unwrap()}).to_string())
+        .collect();
+    for body in &accepted {
+        api.sqs.send_message().queue_url(&slack_queue).message_body(body).send().await.unwrap();
+    }
+    let handled =
+        poll_once(&api.sqs, &slack_queue, |event| async { slack_invite::handle(&inviter, event).await.unwrap() });
+    assert_eq!(handled.await, 2);
+    assert!(
+        f.moto.calls().iter().any(|call| call.operation == "ChangeMessageVisibility"),
+        "the rate-limited one waits"
+    );
+    assert_eq!(slack.calls().len(), 2);
+    used.insert("slack-invite".to_owned(), f.used(&resources));
 
     // The welcome page calls nothing.
     let f = Recorded::start().await;

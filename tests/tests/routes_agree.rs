@@ -170,7 +170,7 @@ fn every_dead_letter_queue_has_an_alarm_and_what_holds_memberships_is_kept() {
         .filter(|(id, r)| r["Type"] == "AWS::SQS::Queue" && id.as_str().unwrap().ends_with("DeadLetterQueue"))
         .map(|(id, _)| id.as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(dlqs.len(), 4, "{dlqs:?}");
+    assert_eq!(dlqs.len(), 5, "{dlqs:?}");
     for dlq in &dlqs {
         let alarmed = resources.values().any(|r| {
             r["Type"] == "AWS::CloudWatch::Alarm"

@@ -20,6 +20,7 @@ mod projects;
 mod retries;
 mod signup;
 mod slack;
+mod slack_invites;
 #[cfg(test)]
 mod tests;
 
@@ -29,6 +30,7 @@ pub use error::AppError;
 
 pub use retries::Keyed;
 pub use signup::AcceptReport;
+pub use slack_invites::{SlackInvites, SlackOutcome, SlackRequest};
 
 use crate::cause::Cause;
 use crate::clock::Clock;
