@@ -15,7 +15,8 @@ use invitations::queue::memory::MemoryQueue;
 use invitations::queue::sqs::SqsQueue;
 use invitations::queue::Queue;
 use invitations::sdk_config::{dynamodb_client, sdk_config, ses_client, sqs_client, Timeouts};
-use invitations::service::EmailDelivery;
+use invitations::service::{EmailDelivery, SlackInvites};
+use invitations::slack::outbox::{LocalSecrets, OutboxSlack};
 use invitations::store::dynamodb::DynamoStore;
 use invitations::store::memory::MemoryStore;
 use invitations::store::Store;
@@ -23,11 +24,12 @@ use invitations::wiring::{required_env, settings_from_env, templates_from_env};
 use invitations::Invitations;
 use local_server::identity::LocalIdentity;
 use local_server::outbox::OutboxMailer;
-use local_server::relay::{Changes, Relay};
+use local_server::relay::{BusRule, Changes, Relay};
 use local_server::server::{Inbox, LocalApi};
 use pipes_emulator::stream::StreamReader;
 use post_confirmation::{Trigger, ACCEPT_DEADLINE};
 use send_invitation_email::Sender;
+use slack_invite::SlackInviter;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -98,10 +100,27 @@ async fn main() -> Result<(), BoxError> {
 
     let delivery =
         EmailDelivery::new(store.clone(), Arc::new(SystemClock), settings.clone(), mailer, templates_from_env());
-    let app = Invitations::new(store, Arc::new(SystemClock), settings);
+    let app = Invitations::new(store.clone(), Arc::new(SystemClock), settings);
     let reconcile_queue = Arc::new(MemoryQueue::new());
-    let relay =
-        Relay { changes, pipes: Relay::template_pipes(), email_queue, events_file: outbox.join("events.jsonl") };
+    // Slack: the template's rule feeds the consumer, whose calls are written to the outbox.
+    let slack_queue = Arc::new(MemoryQueue::new());
+    let slack = SlackInviter {
+        invites: SlackInvites::new(
+            store.clone(),
+            Arc::new(SystemClock),
+            Arc::new(OutboxSlack { dir: outbox.clone() }),
+            Arc::new(LocalSecrets),
+        ),
+        redelivery: Arc::new(MemoryQueue::new()),
+    };
+    let relay = Relay {
+        changes,
+        pipes: Relay::template_pipes(),
+        email_queue,
+        events_file: outbox.join("events.jsonl"),
+        slack_rule: BusRule::from_template("SlackRule"),
+        slack_queue: slack_queue.clone(),
+    };
     let local = Arc::new(LocalApi {
         app: app.clone(),
         routes: local_server::routes(),
@@ -111,6 +130,8 @@ async fn main() -> Result<(), BoxError> {
         relay,
         emails,
         reconciles: Inbox::Memory(reconcile_queue),
+        slack,
+        slack_events: Inbox::Memory(slack_queue),
         wake: tokio::sync::Notify::new(),
     });
     tokio::spawn(local.clone().deliver_forever());

@@ -52,6 +52,34 @@ pub struct Relay {
     pub email_queue: Arc<dyn Queue>,
     /// The event bus's stand-in: one JSON event per line.
     pub events_file: PathBuf,
+    /// The template's `SlackRule`, and the queue it feeds.
+    pub slack_rule: BusRule,
+    pub slack_queue: Arc<dyn Queue>,
+}
+
+/// An EventBridge rule of the template that matches on `source` and `detail-type`.
+#[derive(Debug, Clone, Default)]
+pub struct BusRule {
+    sources: Vec<String>,
+    detail_types: Vec<String>,
+}
+
+impl BusRule {
+    /// The rule `name` of the project's own `template.yaml`.
+    pub fn from_template(name: &str) -> BusRule {
+        let template: serde_norway::Value =
+            serde_norway::from_str(include_str!("../../../template.yaml")).expect("template.yaml parses");
+        let pattern = &template["Resources"][name]["Properties"]["EventPattern"];
+        let list = |key: &str| -> Vec<String> {
+            pattern[key].as_sequence().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+        };
+        BusRule { sources: list("source"), detail_types: list("detail-type") }
+    }
+
+    pub fn matches(&self, source: Option<&str>, detail_type: Option<&str>) -> bool {
+        source.is_some_and(|s| self.sources.iter().any(|w| w == s))
+            && detail_type.is_some_and(|t| self.detail_types.iter().any(|w| w == t))
+    }
 }
 
 impl Relay {
@@ -92,6 +120,15 @@ impl Relay {
             "detail": detail,
         });
         tracing::info!(detail_type = delivery.detail_type.as_deref().unwrap_or_default(), "event published");
+        if self.slack_rule.matches(delivery.source.as_deref(), delivery.detail_type.as_deref()) {
+            let slack_queue = self.slack_queue.clone();
+            let body = event.to_string();
+            tokio::spawn(async move {
+                if let Err(err) = slack_queue.send(body).await {
+                    tracing::error!(error = %err, "could not queue a Slack invitation");
+                }
+            });
+        }
         let written = std::fs::create_dir_all(self.events_file.parent().unwrap_or(std::path::Path::new(".")))
             .and_then(|_| std::fs::OpenOptions::new().create(true).append(true).open(&self.events_file))
             .and_then(|mut file| writeln!(file, "{event}"));

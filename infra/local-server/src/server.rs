@@ -74,6 +74,9 @@ pub struct LocalApi {
     pub relay: Relay,
     pub emails: Inbox,
     pub reconciles: Inbox,
+    /// The Slack consumer, and what the bus's `SlackRule` sends it.
+    pub slack: slack_invite::SlackInviter,
+    pub slack_events: Inbox,
     pub wake: Notify,
 }
 
@@ -202,6 +205,17 @@ impl LocalApi {
                     Err(err) => {
                         let reason = Chain(&err).to_string();
                         self.failed(&self.emails, &mut attempts, body, receipt, &reason).await
+                    }
+                }
+            }
+            for (body, receipt) in self.slack_events.receive().await {
+                let message =
+                    invitations::sqs_batch::Message { body: body.clone(), receipt_handle: None, receive_count: 1 };
+                match self.slack.handle_message(message).await {
+                    Ok(_) => self.slack_events.done(receipt).await,
+                    Err(err) => {
+                        let reason = Chain(&err).to_string();
+                        self.failed(&self.slack_events, &mut attempts, body, receipt, &reason).await
                     }
                 }
             }

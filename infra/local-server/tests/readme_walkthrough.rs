@@ -55,11 +55,23 @@ fn the_readme_walkthrough_works_against_make_run() {
     );
     assert!(stdout.contains(r#"{"email":"jane.doe@example.com","role":"editor"}"#), "{stdout}");
     assert!(stdout.contains(r#"{"email":"owner@example.com","role":"owner"}"#), "{stdout}");
+    assert!(stdout.contains(r#"{"email":"jane.doe@example.com","slack_status":"invited"}"#), "{stdout}");
     let bulk = r#"{"created":3,"failed":0,"rows":[{"email":"ana@example.com","status":"created"},{"email":"bo@example.com","status":"created"},{"email":"cy@example.com","status":"created"}]}"#;
     assert!(stdout.contains(bulk), "{stdout}");
     std::thread::sleep(Duration::from_millis(500));
     let files: Vec<_> = std::fs::read_dir(workdir.join("outbox")).unwrap().map(|f| f.unwrap().path()).collect();
     let emails: Vec<_> = files.iter().filter(|path| path.extension().is_some_and(|e| e == "eml")).collect();
+    let slack: Vec<_> = files
+        .iter()
+        .filter(|path| path.file_name().unwrap().to_string_lossy().starts_with("slack-"))
+        .map(|path| serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(path).unwrap()).unwrap())
+        .collect();
+    assert_eq!(slack.len(), 1, "Jane's Slack invitation, in the outbox: {slack:?}");
+    assert_eq!(
+        (slack[0]["method"].as_str(), slack[0]["email"].as_str()),
+        (Some("admin.users.invite"), Some("jane.doe@example.com"))
+    );
+    assert_eq!(slack[0]["channel_ids"], serde_json::json!(["C0SURVEY1"]));
     assert_eq!(emails.len(), 4, "Jane's email and the bulk's three");
     let noted =
         emails.iter().filter(|path| std::fs::read_to_string(path).unwrap().contains("Welcome to the field team!"));
@@ -72,10 +84,11 @@ fn the_readme_walkthrough_works_against_make_run() {
             serde_json::from_str::<serde_json::Value>(line).unwrap()["detail-type"].as_str().unwrap().to_owned()
         })
         .collect();
-    let project = ["project.created", "member.added", "invitation.created"];
-    assert_eq!(types[..3], project, "{types:?}");
+    let project = ["project.created", "member.added", "integration.slack.updated", "invitation.created"];
+    assert_eq!(types[..4], project, "{types:?}");
+    let invited = types.iter().position(|t| t == "member.slack.invited").expect("Jane's Slack invitation was published");
     let accepted = types.iter().position(|t| t == "invitation.accepted").expect("the acceptance was published");
     let sent = types.iter().position(|t| t == "invitation.email.sent").expect("the send was published");
-    assert!(sent < accepted, "{types:?}");
+    assert!(sent < accepted && accepted < invited, "{types:?}");
     let _ = std::fs::remove_dir_all(&workdir);
 }
