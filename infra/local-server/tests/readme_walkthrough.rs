@@ -86,7 +86,8 @@ fn the_readme_walkthrough_works_against_make_run() {
         .collect();
     let project = ["project.created", "member.added", "integration.slack.updated", "invitation.created"];
     assert_eq!(types[..4], project, "{types:?}");
-    let invited = types.iter().position(|t| t == "member.slack.invited").expect("Jane's Slack invitation was published");
+    let invited =
+        types.iter().position(|t| t == "member.slack.invited").expect("Jane's Slack invitation was published");
     let accepted = types.iter().position(|t| t == "invitation.accepted").expect("the acceptance was published");
     let sent = types.iter().position(|t| t == "invitation.email.sent").expect("the send was published");
     assert!(sent < accepted && accepted < invited, "{types:?}");
