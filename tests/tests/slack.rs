@@ -246,6 +246,10 @@ mod consumer {
         assert_eq!(args["custom_message"], "Welcome to the field team!");
         let view = member_view(&s, &member).await;
         assert_eq!((view["slack_status"].as_str(), &view["slack_error"]), (Some("invited"), &json!(null)));
+        let id = serde_json::from_str::<serde_json::Value>(&events[0]).unwrap()["detail"]["invitation_id"].clone();
+        let invitation_path = format!("/api/v1/projects/{}/invitations/{}", s.pid, id.as_str().unwrap());
+        let on_invitation = s.api.call("GET", &invitation_path, None, Some(&s.owner)).await;
+        assert_eq!(on_invitation.body["slack_status"], "invited", "shown on the accepted invitation too");
         // The same event again, and several at once: no second invitation.
         let again = s.inviter.handle_message(message(&events[0])).await.unwrap();
         assert!(matches!(again, SlackOutcome::Skipped(_)), "{again:?}");

@@ -11,5 +11,6 @@ pub const ROUTE: &str = "GET /api/v1/projects/{pk}/invitations/{id}";
 pub async fn handle(app: &Invitations, request: Request) -> Result<Response<Body>, AppError> {
     let caller = caller(&request)?;
     let (project_id, id) = invitation_in_path(&request)?;
-    Ok(invitation(StatusCode::OK, &InvitationView::of(app, &app.invitation(&caller, &project_id, id).await?)))
+    let (found, member) = app.invitation_and_member(&caller, &project_id, id).await?;
+    Ok(invitation(StatusCode::OK, &InvitationView::of(app, &found).with_member(member.as_ref())))
 }

@@ -53,6 +53,11 @@ pub struct InvitationView {
     pub message: Option<String>,
     /// Changes with every change of the invitation; the `ETag` of its GET, for `If-Match`.
     pub version: u64,
+    /// On an accepted invitation's GET, how the member's Slack invitation went (see `MemberView`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slack_status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slack_error: Option<String>,
 }
 
 impl InvitationView {
@@ -79,12 +84,22 @@ impl InvitationView {
             invitation_url: settings.link_to(i),
             message: i.message.clone(),
             version: i.version,
+            slack_status: None,
+            slack_error: None,
         }
     }
 
     /// The invitation as `app`'s clients see it now.
     pub fn of(app: &Invitations, invitation: &Invitation) -> Self {
         Self::new(invitation, app.now(), app.settings())
+    }
+
+    /// With the Slack state of the member the invitation made.
+    pub fn with_member(mut self, member: Option<&Membership>) -> Self {
+        let slack = member.and_then(|m| m.slack.as_ref());
+        self.slack_status = slack.map(|s| s.status.as_str());
+        self.slack_error = slack.and_then(|s| s.error.clone());
+        self
     }
 }
 

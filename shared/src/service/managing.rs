@@ -201,6 +201,23 @@ impl Invitations {
         Ok(self.managed_invitation(caller, project_id, id).await?.0)
     }
 
+    /// [`Invitations::invitation`], and once it is accepted, the membership it made (how the
+    /// member's Slack invitation went shows there).
+    #[tracing::instrument(skip_all)]
+    pub async fn invitation_and_member(
+        &self,
+        caller: &Caller,
+        project_id: &ProjectId,
+        id: InvitationId,
+    ) -> Result<(Invitation, Option<Membership>), AppError> {
+        let invitation = self.invitation(caller, project_id, id).await?;
+        let member = match &invitation.accepted_by {
+            Some(user) => self.store.members_by_id(project_id, std::slice::from_ref(user)).await?.into_iter().next(),
+            None => None,
+        };
+        Ok((invitation, member))
+    }
+
     #[tracing::instrument(skip_all)]
     pub async fn list_invitations(
         &self,
