@@ -325,6 +325,16 @@ mod consumer {
         let (member, events) = accepted(&s, &email, None).await;
         assert_eq!(s.inviter.handle_message(message(&events[0])).await.unwrap(), SlackOutcome::AlreadyInTeam);
         assert_eq!(member_view(&s, &member).await["slack_status"], "already_in_team");
+        // Invited before by someone else: done, and said so.
+        let email = unique_email("invited-before");
+        s.slack.script(&email, vec![Script::Error("already_invited".into())]);
+        let (member, events) = accepted(&s, &email, None).await;
+        assert_eq!(s.inviter.handle_message(message(&events[0])).await.unwrap(), SlackOutcome::Invited);
+        let view = member_view(&s, &member).await;
+        assert_eq!(
+            (view["slack_status"].as_str(), view["slack_error"].as_str()),
+            (Some("invited"), Some("already_invited"))
+        );
     }
 
     #[tokio::test]

@@ -106,3 +106,19 @@ fn admin_invite_form(call: &SlackCall) -> String {
     }
     form.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    /// The public web's roots, not the AWS-only set the other functions trust: slack.com's chain
+    /// ends at a DigiCert root, which the AWS set leaves out.
+    #[test]
+    fn slack_is_trusted_through_the_public_web_roots() {
+        let names: Vec<String> = webpki_roots::TLS_SERVER_ROOTS
+            .iter()
+            .map(|anchor| String::from_utf8_lossy(anchor.subject.as_ref()).into_owned())
+            .collect();
+        assert!(names.len() > 100, "a full public root store: {}", names.len());
+        assert!(names.iter().any(|name| name.contains("DigiCert Global Root G2")));
+        assert!(names.iter().any(|name| name.contains("ISRG Root X1")));
+    }
+}
