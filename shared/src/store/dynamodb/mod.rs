@@ -37,32 +37,9 @@ impl DynamoStore {
     /// The project's owners, read consistently: its members filtered by rank (a project has few
     /// members beside its owners that this reads past, and only an owner's demotion asks).
     async fn owners(&self, project_id: &ProjectId) -> StoreResult<Vec<Membership>> {
-        let mut owners = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :member)")
-                .filter_expression("#rank = :owner")
-                .expression_attribute_names("#rank", "rank")
-                .expression_attribute_values(":pk", s(project_pk(project_id)))
-                .expression_attribute_values(":member", s("MEMBER#"))
-                .expression_attribute_values(":owner", n(Role::Owner.rank()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(from_sdk)?;
-            for item in out.items.unwrap_or_default() {
-                owners.push(member_from(&item)?);
-            }
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(owners),
-            }
-        }
+        let owner = Condition::new("#rank = :owner").name("#rank", "rank").value(":owner", n(Role::Owner.rank()));
+        let items = self.query_all(project_pk(project_id), "MEMBER#", Some(owner)).await?;
+        items.iter().map(member_from).collect()
     }
 
     /// Projects by id, eventually consistent (a project's name and settings), absent ones left out.

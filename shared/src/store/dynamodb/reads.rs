@@ -2,7 +2,7 @@
 //! partition in sort-key order.
 
 use super::items::{index_cursor, key, s, table_key, Index, Item};
-use super::transactions::backoff;
+use super::transactions::{backoff, Condition};
 use super::{from_sdk, internal, DynamoStore};
 use crate::cause::Cause;
 use crate::domain::Cursor;
@@ -96,6 +96,29 @@ impl DynamoStore {
     /// Every item of a partition, read consistently (for partitions kept small: an address's
     /// pending markers, a quota's slots).
     pub(super) async fn query_partition(&self, pk: String) -> StoreResult<Vec<Item>> {
+        self.query_all(pk, "", None).await
+    }
+
+    /// Every item of a partition under `sk_prefix` that passes `filter`, read consistently.
+    pub(super) async fn query_all(
+        &self,
+        pk: String,
+        sk_prefix: &str,
+        filter: Option<Condition>,
+    ) -> StoreResult<Vec<Item>> {
+        let (filter, mut names, mut values) = match filter {
+            Some(c) => (Some(c.expression), c.names.unwrap_or_default(), c.values.unwrap_or_default()),
+            None => (None, HashMap::new(), HashMap::new()),
+        };
+        names.insert("#pk".to_owned(), "PK".to_owned());
+        values.insert(":pk".to_owned(), s(pk));
+        let mut key_condition = String::from("#pk = :pk");
+        // A key's value is never empty: no prefix, no sort key condition.
+        if !sk_prefix.is_empty() {
+            key_condition.push_str(" AND begins_with(#sk, :prefix)");
+            names.insert("#sk".to_owned(), "SK".to_owned());
+            values.insert(":prefix".to_owned(), s(sk_prefix));
+        }
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -104,8 +127,10 @@ impl DynamoStore {
                 .query()
                 .table_name(&self.table)
                 .consistent_read(true)
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(pk.clone()))
+                .key_condition_expression(key_condition.clone())
+                .set_filter_expression(filter.clone())
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await

@@ -263,8 +263,8 @@ impl Cancelled {
 #[derive(Debug, Clone)]
 pub(super) struct Condition {
     pub(super) expression: String,
-    names: Option<HashMap<String, String>>,
-    values: Option<HashMap<String, AttributeValue>>,
+    pub(super) names: Option<HashMap<String, String>>,
+    pub(super) values: Option<HashMap<String, AttributeValue>>,
 }
 
 impl Condition {
