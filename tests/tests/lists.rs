@@ -10,6 +10,14 @@ use invitations::{Invitations, Settings};
 use std::sync::Arc;
 use time::Duration;
 
+/// The list function's service, its DynamoDB calls recorded by a proxy.
+async fn recorded(api: &Api) -> (FaultProxy, Invitations) {
+    let dynamodb = FaultProxy::start(&dynamodb_endpoint()).await;
+    let client = aws_sdk_dynamodb::Client::new(&function_config(&dynamodb.url, SHORT_TIMEOUTS));
+    let store = Arc::new(DynamoStore::new(client, api.store.table()));
+    (dynamodb, Invitations::new(store, api.clock.clone(), Settings::default()))
+}
+
 /// The list's calls after the caller's membership was read: the page's Query and its BatchGet.
 fn page_reads(calls: &[Call]) -> (&Call, usize) {
     let query = calls.iter().find(|call| call.operation == "Query").expect("a Query");
@@ -38,10 +46,7 @@ async fn a_filtered_page_reads_one_page_of_keys_and_its_items() {
         pending.push(api.invite(&owner, &pid, &unique_email(&format!("pending{i}")), "readonly").await);
     }
 
-    let dynamodb = FaultProxy::start(&dynamodb_endpoint()).await;
-    let client = aws_sdk_dynamodb::Client::new(&function_config(&dynamodb.url, SHORT_TIMEOUTS));
-    let store = Arc::new(DynamoStore::new(client, api.store.table()));
-    let app = Invitations::new(store, api.clock.clone(), Settings::default());
+    let (dynamodb, app) = recorded(&api).await;
     let list = |query: String| {
         let (api, app, owner, pid) = (&api, &app, &owner, &pid);
         async move { api.call_raw(app, "GET", &format!("/api/v1/projects/{pid}/{query}"), None, Some(owner)).await }
@@ -102,10 +107,7 @@ async fn the_failed_invitations_view_reads_a_page_of_each_delivery_status_asked_
         deliver(api.store.as_ref(), &read(&ids[i]).await, status, now).await;
     }
 
-    let dynamodb = FaultProxy::start(&dynamodb_endpoint()).await;
-    let client = aws_sdk_dynamodb::Client::new(&function_config(&dynamodb.url, SHORT_TIMEOUTS));
-    let store = Arc::new(DynamoStore::new(client, api.store.table()));
-    let app = Invitations::new(store, api.clock.clone(), Settings::default());
+    let (dynamodb, app) = recorded(&api).await;
     let list = |query: String| {
         let (api, app, owner, pid) = (&api, &app, &owner, &pid);
         async move { api.call_raw(app, "GET", &format!("/api/v1/projects/{pid}/{query}"), None, Some(owner)).await }
