@@ -771,11 +771,14 @@ async fn costs(variants: &[(String, PathBuf, Workload)], samples: &[Samples], fi
     let pipes_and_queues = events as f64 * (price::PIPES_REQUEST + price::EVENTBRIDGE_EVENT)
         + price::PIPES_REQUEST
         + 2.0 * price::SQS_REQUEST;
-    let life: f64 = ["create-invitation", "send-invitation-email", "ses-events", "accept-invitation"]
-        .iter()
-        .filter_map(|f| per_operation.get(f))
-        .sum::<f64>()
-        + pipes_and_queues;
+    let lifecycle = ["create-invitation", "send-invitation-email", "ses-events", "accept-invitation"];
+    let missing: Vec<_> = lifecycle.iter().filter(|f| !per_operation.contains_key(**f)).collect();
+    if !missing.is_empty() {
+        println!();
+        println!("10,000 invitations end to end: not measured in this run (without {missing:?}).");
+        return;
+    }
+    let life: f64 = lifecycle.iter().filter_map(|f| per_operation.get(*f)).sum::<f64>() + pipes_and_queues;
     println!();
     println!(
         "10,000 invitations end to end (created, emailed, delivered, accepted; {events} events each through the \
