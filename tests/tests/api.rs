@@ -22,7 +22,8 @@ async fn projects_are_created_read_and_list_their_members() {
     assert_eq!(members.status, 200);
     assert_eq!(
         members.body,
-        json!([{"user_id": owner.user_id, "email": owner.email, "role": "owner", "joined_at": members.body[0]["joined_at"]}])
+        json!([{"user_id": owner.user_id, "email": owner.email, "role": "owner", "joined_at": members.body[0]["joined_at"],
+                "slack_status": null, "slack_error": null}])
     );
     let stranger = user("stranger");
     assert_eq!(api.call("GET", &format!("/api/v1/projects/{pid}"), None, Some(&stranger)).await.status, 404);
