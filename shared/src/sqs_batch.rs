@@ -26,6 +26,14 @@ pub struct Message {
     pub receive_count: u32,
 }
 
+/// How long a message that failed its `receive_count`-th delivery waits before the next:
+/// [`retry_delay`](crate::domain::retry::retry_delay), jittered by a random UUID (enough to spread
+/// retries).
+pub fn redelivery_delay(receive_count: u32) -> std::time::Duration {
+    let jitter = (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0;
+    crate::domain::retry::retry_delay(receive_count, jitter)
+}
+
 /// Runs `handle` on every record; a record whose handling fails (or that has no body) is
 /// reported for redelivery, and after the queue's `maxReceiveCount` it lands in the DLQ.
 pub async fn process_batch<F, Fut, E>(event: SqsEvent, handle: F) -> SqsBatchResponse

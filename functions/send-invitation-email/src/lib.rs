@@ -5,11 +5,10 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use invitations::cause::Chain;
-use invitations::domain::retry::retry_delay;
 use invitations::metrics::{self, Metric};
 use invitations::queue::{Redelivery, SendInvitationEmail};
 use invitations::service::{EmailDelivery, SendOutcome};
-use invitations::sqs_batch::{process_batch, Message};
+use invitations::sqs_batch::{process_batch, redelivery_delay, Message};
 use invitations::AppError;
 use lambda_runtime::LambdaEvent;
 use std::sync::Arc;
@@ -60,18 +59,13 @@ impl Sender {
             _ => {}
         }
         if let (Err(_), Some(receipt)) = (&result, &message.receipt_handle) {
-            let delay = retry_delay(message.receive_count, jitter());
+            let delay = redelivery_delay(message.receive_count);
             if let Err(err) = self.redelivery.delay(receipt, delay).await {
                 tracing::warn!(error = %Chain(&err), "could not delay the retry; the queue's timeout applies");
             }
         }
         result
     }
-}
-
-/// A random number in `0.0..1.0`, from a random UUID: enough to spread retries.
-fn jitter() -> f64 {
-    (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0
 }
 
 pub async fn handle(sender: &Sender, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, lambda_runtime::Error> {

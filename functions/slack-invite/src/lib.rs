@@ -6,12 +6,11 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use invitations::cause::Chain;
-use invitations::domain::retry::retry_delay;
 use invitations::domain::{InvitationId, ProjectId, UserId};
 use invitations::metrics::{self, Metric};
 use invitations::queue::Redelivery;
 use invitations::service::{SlackInvites, SlackOutcome, SlackRequest};
-use invitations::sqs_batch::{process_batch, Message};
+use invitations::sqs_batch::{process_batch, redelivery_delay, Message};
 use invitations::AppError;
 use lambda_runtime::LambdaEvent;
 use serde::Deserialize;
@@ -89,10 +88,10 @@ impl SlackInviter {
                 (Err(SlackError::Later(format!("retry after {secs} s"))), Duration::from_secs(secs))
             }
             Ok(SlackOutcome::Retry(reason)) => {
-                (Err(SlackError::Later(reason)), retry_delay(message.receive_count, jitter()))
+                (Err(SlackError::Later(reason)), redelivery_delay(message.receive_count))
             }
             Ok(outcome) => (Ok(outcome), Duration::ZERO),
-            Err(err) => (Err(SlackError::Failed(err)), retry_delay(message.receive_count, jitter())),
+            Err(err) => (Err(SlackError::Failed(err)), redelivery_delay(message.receive_count)),
         };
         match &result {
             Ok(SlackOutcome::Invited | SlackOutcome::AlreadyInTeam) => metrics::count(Metric::SlackInvitesSent, 1),
@@ -109,11 +108,6 @@ impl SlackInviter {
         }
         result
     }
-}
-
-/// A random number in `0.0..1.0`, from a random UUID: enough to spread retries.
-fn jitter() -> f64 {
-    (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0
 }
 
 pub async fn handle(

@@ -74,17 +74,11 @@ impl Invitations {
         change: MemberChange,
     ) -> Result<Option<Membership>, AppError> {
         retrying(|| async {
-            let mut ids = vec![caller.user_id.clone()];
-            if *user_id != caller.user_id {
-                ids.push(user_id.clone());
-            }
-            let members = self.store.members_by_id(project_id, &ids).await?;
-            let find = |id: &UserId| members.iter().find(|m| m.user_id == *id);
-            let actor = find(&caller.user_id).ok_or(AppError::NotFound)?;
+            let (actor, target) = self.actor_and_member(caller, project_id, user_id).await?;
             if !actor.role.can_manage_invitations() && actor.user_id != *user_id {
                 return Err(forbidden_to_manage().into());
             }
-            let target = find(user_id).ok_or(AppError::NotFound)?;
+            let (actor, target) = (&actor, &target.ok_or(AppError::NotFound)?);
             target.check_change(actor, change).map_err(|err| match err {
                 MemberChangeError::NotManager => forbidden_to_manage(),
                 other => AppError::forbidden("role_above_own", other.to_string()),
@@ -112,6 +106,24 @@ impl Invitations {
             Ok(to)
         })
         .await
+    }
+
+    /// The caller's membership of the project (`NotFound` without one) and `user_id`'s, read
+    /// together (one read when they are the same user).
+    pub(super) async fn actor_and_member(
+        &self,
+        caller: &Caller,
+        project_id: &ProjectId,
+        user_id: &UserId,
+    ) -> Result<(Membership, Option<Membership>), AppError> {
+        let mut ids = vec![caller.user_id.clone()];
+        if *user_id != caller.user_id {
+            ids.push(user_id.clone());
+        }
+        let members = self.store.members_by_id(project_id, &ids).await?;
+        let find = |id: &UserId| members.iter().find(|m| m.user_id == *id).cloned();
+        let actor = find(&caller.user_id).ok_or(AppError::NotFound)?;
+        Ok((actor, find(user_id)))
     }
 
     /// The caller's projects, with their role in each, by project id.

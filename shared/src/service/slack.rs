@@ -77,16 +77,11 @@ impl Invitations {
         user_id: &UserId,
     ) -> Result<Membership, AppError> {
         retrying(|| async {
-            let mut ids = vec![caller.user_id.clone()];
-            if *user_id != caller.user_id {
-                ids.push(user_id.clone());
-            }
-            let members = self.store.members_by_id(project_id, &ids).await?;
-            let actor = members.iter().find(|m| m.user_id == caller.user_id).ok_or(AppError::NotFound)?;
+            let (actor, member) = self.actor_and_member(caller, project_id, user_id).await?;
             if !actor.role.can_manage_invitations() {
                 return Err(forbidden_to_manage().into());
             }
-            let member = members.iter().find(|m| m.user_id == *user_id).ok_or(AppError::NotFound)?;
+            let (actor, member) = (&actor, &member.ok_or(AppError::NotFound)?);
             if self.store.slack_integration(project_id).await?.is_none() {
                 return Err(AppError::conflict("slack_not_configured", "The project has no Slack integration.").into());
             }
