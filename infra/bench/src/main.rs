@@ -71,7 +71,13 @@ fn args() -> Args {
     Args {
         release: get("release").into(),
         naive: map.get("naive").map(PathBuf::from),
-        functions: map.get("functions").map_or(FUNCTIONS, |f| f.as_str()).split(',').map(str::to_owned).collect(),
+        functions: map
+            .get("functions")
+            .map_or(FUNCTIONS, |f| f.as_str())
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect(),
         dynamodb: get("dynamodb"),
         moto: get("moto"),
         rounds: map.get("rounds").map_or(21, |r| r.parse().unwrap()),
@@ -465,7 +471,25 @@ async fn run_once(
 ) {
     let mut api = RuntimeApi::start().await;
     let runtime_port: u16 = api.address.rsplit(':').next().unwrap().parse().unwrap();
-    let mut command = Command::new(binary);
+    // BENCH_CALLGRIND=<dir> runs the function under callgrind, dumping its counts at the end of
+    // init and of the first invoke (`callgrind_annotate <dir>/callgrind.out.<pid>.2`).
+    let callgrind = std::env::var_os("BENCH_CALLGRIND").map(PathBuf::from);
+    let mut command = match &callgrind {
+        Some(dir) => {
+            let mut valgrind = Command::new("valgrind");
+            valgrind
+                .arg("--tool=callgrind")
+                .arg(format!("--callgrind-out-file={}/callgrind.out.%p", dir.display()))
+                .arg(binary);
+            valgrind
+        }
+        None => Command::new(binary),
+    };
+    let dump = |pid: u32| {
+        if callgrind.is_some() {
+            let _ = Command::new("callgrind_control").arg("--dump").arg(pid.to_string()).output();
+        }
+    };
     command
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
@@ -499,6 +523,7 @@ async fn run_once(
         let _ = child.wait();
         return;
     };
+    dump(pid);
     let init_cpu = cpu_ns(pid);
     samples.init_wall.push((first_next - started).as_secs_f64() * 1e3);
     samples.init_cpu.push(init_cpu as f64 / 1e6);
@@ -525,6 +550,7 @@ async fn run_once(
         let cpu = (cpu_after - cpu_before) as f64 / 1e6;
         cpu_before = cpu_after;
         if i == 0 {
+            dump(pid);
             samples.first_cpu.push(cpu);
             samples.first_latency.push((done - handed).as_secs_f64() * 1e3);
         } else {
@@ -829,12 +855,13 @@ async fn sign_ups_at_scale(bench: &Bench<'_>, sizes: &[usize]) {
     println!(
         "Sign-up at scale: one new user with N pending invitations in N projects; the trigger (cold start) accepts \
          what fits in its {} ms deadline and hands the rest to the reconcile queue, whose function (cold start) \
-         finishes. End to end: from handing the trigger its event to the last acceptance written.",
+         finishes. End to end: from handing the trigger its event to the last acceptance written; AWS calls in \
+         flight: how long at least one of the functions' calls was (DynamoDB Local runs one transaction at a time).",
         post_confirmation::ACCEPT_DEADLINE.as_millis()
     );
     println!();
-    println!("| pending | trigger invoke ms | accepted by the trigger | handed off | reconcile invoke ms | end to end ms | left pending | AWS calls | RCU | WCU | failures |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| pending | trigger invoke ms | accepted by the trigger | handed off | reconcile invoke ms | end to end ms | AWS calls in flight ms | left pending | AWS calls | RCU | WCU | failures |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let store = DynamoStore::new(bench.dynamodb.clone(), fixture.table.clone());
     for &n in sizes {
         let user = signing_up(fixture, 1, n).await.remove(0);
@@ -864,10 +891,11 @@ async fn sign_ups_at_scale(bench: &Bench<'_>, sizes: &[usize]) {
         let left = store.pending_for_email(&email).await.unwrap().len();
         let usage = proxies.meter.snapshot().since(&before);
         println!(
-            "| {n} | {:.0} | {} | {} | {reconcile_ms} | {end_to_end:.0} | {left} | {} | {:.1} | {:.1} | {} |",
+            "| {n} | {:.0} | {} | {} | {reconcile_ms} | {end_to_end:.0} | {:.0} | {left} | {} | {:.1} | {:.1} | {} |",
             percentile(&samples.first_latency, 0.5),
             n - left_after_trigger,
             if handed.is_empty() { "no" } else { "yes" },
+            usage.in_flight().as_secs_f64() * 1e3,
             usage.call_count(),
             usage.read_units,
             usage.write_units,

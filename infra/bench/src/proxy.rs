@@ -71,6 +71,26 @@ impl Usage {
         chain.into_iter().max().unwrap_or(0)
     }
 
+    /// How long at least one call was in flight: for an emulator that runs one call at a time,
+    /// the time it spent on them.
+    pub fn in_flight(&self) -> std::time::Duration {
+        let mut spans = self.spans.clone();
+        spans.sort_by_key(|(made, _)| *made);
+        let mut total = std::time::Duration::ZERO;
+        let mut current: Option<(Instant, Instant)> = None;
+        for (made, answered) in spans {
+            current = match current {
+                Some((start, end)) if made <= end => Some((start, end.max(answered))),
+                Some((start, end)) => {
+                    total += end - start;
+                    Some((made, answered))
+                }
+                None => Some((made, answered)),
+            };
+        }
+        total + current.map_or(std::time::Duration::ZERO, |(start, end)| end - start)
+    }
+
     pub fn call_count(&self) -> usize {
         self.calls.values().sum()
     }
