@@ -14,7 +14,7 @@ naive=()
 
 cargo build --release -p bench-floor
 # The sections after the main table run these too: lists at scale, sign-ups handed off, bulk.
-for f in list-events reconcile-signups bulk-invite; do cargo build --release -p "$f"; done
+for f in list-events my-invitations reconcile-signups bulk-invite; do cargo build --release -p "$f"; done
 for f in "${functions[@]}"; do
   # One invocation per function, so no other crate's features leak into its build.
   cargo build --release -p "$f"

@@ -925,7 +925,7 @@ async fn handed_off(sqs: &aws_sdk_sqs::Client, queue: &str, email: &str) -> Vec<
 /// rest expired: what one page costs, warm, whatever the project's size.
 async fn lists_at_scale(bench: &Bench<'_>, sizes: &[usize]) {
     const PENDING: usize = 20;
-    let (fixture, proxies) = (bench.fixture, bench.proxies);
+    let fixture = bench.fixture;
     println!();
     println!(
         "Lists at scale: a project of N invitations, {PENDING} pending and the rest expired; each request warm, 5 \
@@ -966,37 +966,69 @@ async fn lists_at_scale(bench: &Bench<'_>, sizes: &[usize]) {
         };
         let started = Instant::now();
         create(&past, n - PENDING).await;
-        create(&present, PENDING).await;
+        let pending = create(&present, PENDING).await;
         eprintln!("lists: a project of {n} invitations set up in {:.1} s", started.elapsed().as_secs_f64());
+        // One of the pending invitations: its address, its events, and its invitee's own list.
+        let one = &pending[0];
+        let invitee = Caller {
+            user_id: UserId::parse(&format!("bench-invitee-{n}")).unwrap(),
+            email: Some(one.email.clone()),
+            email_verified: true,
+        };
+        let invitations = ("list-invitations", "GET /api/v1/projects/{pk}/invitations", "invitations");
+        let events = ("list-events", "GET /api/v1/projects/{pk}/events", "events");
         let requests = [
-            ("list-invitations", "GET /api/v1/projects/{pk}/invitations", "invitations", "status=1&limit=50"),
-            ("list-invitations", "GET /api/v1/projects/{pk}/invitations", "invitations", "status=5&limit=50"),
-            ("list-invitations", "GET /api/v1/projects/{pk}/invitations", "invitations", "limit=50"),
-            ("list-events", "GET /api/v1/projects/{pk}/events", "events", "type=invitation.created&limit=50"),
-            ("list-events", "GET /api/v1/projects/{pk}/events", "events", "type=invitation.revoked&limit=50"),
+            (invitations, "status=1&limit=50".to_owned()),
+            (invitations, "status=5&limit=50".to_owned()),
+            (invitations, "limit=50".to_owned()),
+            (invitations, "delivery_status=queued&limit=50".to_owned()),
+            (invitations, "delivery_status=bounced,failed&limit=50".to_owned()),
+            (invitations, "status=1&delivery_status=queued&limit=50".to_owned()),
+            (invitations, format!("email={}&limit=50", one.email)),
+            (events, "type=invitation.created&limit=50".to_owned()),
+            (events, "type=invitation.revoked&limit=50".to_owned()),
+            (events, format!("invitation_id={}&limit=50", one.id)),
         ];
-        for (function, route, resource, query) in requests {
-            let (pid, owner) = (pid.clone(), owner.clone());
+        for ((function, route, resource), query) in requests {
             let path = format!("/api/v1/projects/{pid}/{resource}");
-            let mut workload = Workload {
-                env: function_env(fixture),
-                events: Box::new(move |_| api_event(route, "GET", &path, query, json!({"pk": pid}), None, &owner)),
-            };
-            let mut samples = Samples::default();
-            let binary = bench.args.release.join(function);
-            run_once(&binary, &mut workload, &mut 0, 6, proxies, &mut samples, bench.empty_dir).await;
-            // The cold invoke's calls included: per invoke they are the same.
-            let invokes = samples.invokes_counted.max(1) as f64;
-            println!(
-                "| {n} | `{resource}?{query}` | {} | {:.0} | {:.1} | {} | {:.1} |",
-                samples.last_items,
-                samples.usage.items_read as f64 / invokes,
-                samples.usage.read_units / invokes,
-                samples.calls_per_invoke(),
-                percentile(&samples.warm_latency, 0.5),
-            );
+            list_request(bench, n, function, route, &path, &query, json!({"pk": pid}), &fixture.owner).await;
         }
+        let route = my_invitations::ROUTE.trim_start_matches("GET ");
+        list_request(bench, n, "my-invitations", my_invitations::ROUTE, route, "", json!({}), &invitee).await;
     }
+}
+
+/// One list request, a cold invoke and 5 warm: a row of the lists table.
+#[allow(clippy::too_many_arguments)]
+async fn list_request(
+    bench: &Bench<'_>,
+    n: usize,
+    function: &str,
+    route: &'static str,
+    path: &str,
+    query: &str,
+    params: Value,
+    caller: &Caller,
+) {
+    let (path, query, caller) = (path.to_owned(), query.to_owned(), caller.clone());
+    let shown = if query.is_empty() { path.clone() } else { format!("{}?{query}", path.rsplit('/').next().unwrap()) };
+    let mut workload = Workload {
+        env: function_env(bench.fixture),
+        events: Box::new(move |_| api_event(route, "GET", &path, &query, params.clone(), None, &caller)),
+    };
+    let mut samples = Samples::default();
+    let binary = bench.args.release.join(function);
+    run_once(&binary, &mut workload, &mut 0, 6, bench.proxies, &mut samples, bench.empty_dir).await;
+    // The cold invoke's calls included: per invoke they are the same.
+    let invokes = samples.invokes_counted.max(1) as f64;
+    println!(
+        "| {n} | `{shown}` | {} | {:.0} | {:.1} | {} | {:.1} |",
+        samples.last_items,
+        samples.usage.items_read as f64 / invokes,
+        samples.usage.read_units / invokes,
+        samples.calls_per_invoke(),
+        percentile(&samples.warm_latency, 0.5),
+    );
 }
 
 async fn bulk_at_scale(bench: &Bench<'_>, sizes: &[usize]) {
