@@ -64,6 +64,8 @@ struct State {
     calls: Vec<Call>,
     /// Operations the service finished (answered, or forwarded and then left unanswered).
     done: Vec<String>,
+    /// Connections the callers opened.
+    connections: usize,
 }
 
 /// A running proxy; it stops with the test's runtime.
@@ -84,6 +86,7 @@ impl FaultProxy {
         let serving = proxy.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                serving.state.lock().unwrap().connections += 1;
                 let (proxy, client, upstream) = (serving.clone(), client.clone(), upstream.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request| {
@@ -124,6 +127,11 @@ impl FaultProxy {
     /// Every call that reached the proxy, in order, with its body.
     pub fn calls(&self) -> Vec<Call> {
         self.state.lock().unwrap().calls.clone()
+    }
+
+    /// How many connections the callers opened: over TLS, each is a handshake.
+    pub fn connections(&self) -> usize {
+        self.state.lock().unwrap().connections
     }
 
     /// How many calls of `operation` reached the proxy.

@@ -1,10 +1,11 @@
 //! The Cognito post-confirmation trigger and its durable retry, with real Cognito event JSON,
 //! against DynamoDB Local and moto SQS.
 
+use integration_tests::fault_proxy::FaultProxy;
 use integration_tests::*;
 use invitations::queue::sqs::{LazySqsQueue, SqsQueue};
 use invitations::store::dynamodb::DynamoStore;
-use invitations::{Caller, Invitations};
+use invitations::{Caller, Invitations, Settings};
 use lambda_runtime::{Context, LambdaEvent};
 use post_confirmation::{handle, Outcome, Trigger, ACCEPT_DEADLINE};
 use serde_json::json;
@@ -90,6 +91,33 @@ async fn zero_one_and_a_hundred_pending_invitations() {
     for pid in &projects {
         assert_eq!(role_in(&api, &user, pid).await.as_deref(), Some("dataentry"));
     }
+}
+
+#[tokio::test]
+async fn a_cold_sign_up_reads_in_one_call_on_one_connection() {
+    let Setup { api, reconcile_url, .. } = setup().await;
+    let email = unique_email("two");
+    for _ in 0..2 {
+        let (owner, pid) = api.project().await;
+        api.invite(&owner, &pid, &email, "editor").await;
+    }
+    let dynamodb = FaultProxy::start(&dynamodb_endpoint()).await;
+    let client = aws_sdk_dynamodb::Client::new(&function_config(&dynamodb.url, SHORT_TIMEOUTS));
+    let cold = Trigger {
+        app: Invitations::new(
+            Arc::new(DynamoStore::new(client, api.store.table())),
+            api.clock.clone(),
+            Settings::default(),
+        ),
+        reconcile_queue: Arc::new(SqsQueue::new(api.sqs.clone(), reconcile_url)),
+        deadline: ACCEPT_DEADLINE,
+    };
+    let outcome = cold.on_confirmation(&cognito_event("PostConfirmation_ConfirmSignUp", "sub-two", &email, true)).await;
+    assert!(matches!(&outcome, Outcome::Accepted(report) if report.accepted == 2), "{outcome:?}");
+    // The invitations and the memberships in one BatchGetItem: two reads at once would open a
+    // second connection, and on Lambda pay a second TLS handshake.
+    assert_eq!(dynamodb.seen(), ["Query", "BatchGetItem", "TransactWriteItems"]);
+    assert_eq!(dynamodb.connections(), 1);
 }
 
 #[tokio::test]

@@ -338,6 +338,11 @@ async fn workload(name: &str, fixture: &Fixture, count: usize) -> Workload {
     let events: Box<dyn FnMut(usize) -> String> = match name {
         "create-invitation" => {
             env.push(("EMAIL_QUEUE_URL".into(), fixture.email_queue.clone()));
+            // Its own inviter and project: the quota partitions a create may read hold its own
+            // slots (a few hundred at most, as under the stack's default quotas), not every
+            // invitation the other workloads set up with the bench's raised ones.
+            let owner = Caller { user_id: UserId::parse("bench-inviter").unwrap(), ..owner };
+            let pid = fixture.app.create_project(&owner, project_named("Bench creates")).await.unwrap().id;
             Box::new(move |_| {
                 let body = json!({"email": unique_email("new"), "role": "editor"}).to_string();
                 let path = format!("/api/v1/projects/{pid}/invitations");

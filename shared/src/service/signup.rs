@@ -98,9 +98,7 @@ impl Invitations {
             return Ok(AcceptReport::default());
         }
         let keys: Vec<_> = markers.iter().map(PendingInvitation::key).collect();
-        let project_ids: Vec<_> = markers.iter().map(|m| m.project_id.clone()).collect();
-        let (invitations, memberships) =
-            futures::try_join!(self.store.invitations_by_key(&keys), self.store.memberships(user_id, &project_ids))?;
+        let (invitations, memberships) = self.store.invitations_and_memberships(&keys, user_id).await?;
         let now = self.clock.now();
         let mut report = AcceptReport::default();
         let mut planned = Vec::with_capacity(invitations.len());

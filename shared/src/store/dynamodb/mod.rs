@@ -563,14 +563,30 @@ impl Store for DynamoStore {
 
     async fn invitations_by_key(&self, keys: &[InvitationKey]) -> StoreResult<Vec<Invitation>> {
         let items = self.batch_get(keys.iter().map(|(pid, id)| invitation_key(pid, *id)).collect()).await?;
-        let mut found = items.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
-        found.sort_by_key(|i| keys.iter().position(|(pid, id)| *pid == i.project_id && *id == i.id));
-        Ok(found)
+        Ok(in_key_order(items.iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?, keys))
     }
 
     async fn memberships(&self, user_id: &UserId, project_ids: &[ProjectId]) -> StoreResult<Vec<Membership>> {
         let items = self.batch_get(project_ids.iter().map(|pid| member_key(pid, user_id)).collect()).await?;
         items.iter().map(member_from).collect()
+    }
+
+    async fn invitations_and_memberships(
+        &self,
+        keys: &[InvitationKey],
+        user_id: &UserId,
+    ) -> StoreResult<(Vec<Invitation>, Vec<Membership>)> {
+        let mut projects: Vec<&ProjectId> = keys.iter().map(|(pid, _)| pid).collect();
+        projects.sort();
+        projects.dedup();
+        let wanted = keys.iter().map(|(pid, id)| invitation_key(pid, *id));
+        let items =
+            self.batch_get(wanted.chain(projects.into_iter().map(|pid| member_key(pid, user_id))).collect()).await?;
+        let (members, invitations): (Vec<_>, Vec<_>) =
+            items.iter().partition(|item| sort_key(item).starts_with("MEMBER#"));
+        let invitations = invitations.into_iter().map(invitation_from).collect::<StoreResult<Vec<_>>>()?;
+        let members = members.into_iter().map(member_from).collect::<StoreResult<Vec<_>>>()?;
+        Ok((in_key_order(invitations, keys), members))
     }
 
     async fn save(&self, transition: Transition<'_>) -> StoreResult<()> {
@@ -604,6 +620,12 @@ impl Store for DynamoStore {
         }
         self.transact(items).await.map_err(Cancelled::into_other)
     }
+}
+
+/// Invitations read by key, in the order of `keys`.
+fn in_key_order(mut found: Vec<Invitation>, keys: &[InvitationKey]) -> Vec<Invitation> {
+    found.sort_by_key(|i| keys.iter().position(|(pid, id)| *pid == i.project_id && *id == i.id));
+    found
 }
 
 /// Where an index page of invitations starts: after the invitation the cursor names (its table
