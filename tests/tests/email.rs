@@ -64,6 +64,28 @@ async fn one_invitation_sends_one_email_with_its_link() {
 use invitations::Settings;
 
 #[tokio::test]
+async fn an_invitation_without_its_inviters_address_names_them_from_their_membership() {
+    use invitations::domain::{Actor, Event, Invitation, InvitationRecord};
+    use invitations::store::{Store, Transition};
+    let api = Api::new().await;
+    let sender = sender(&api, EmailTemplates::default()).await;
+    let (owner, _, email, message) = invited(&api).await;
+    // As an invitation written before invitations carried their inviter's address.
+    let key = (message.project_id.clone(), message.invitation_id);
+    let stored = api.store.invitations_by_key(&[key]).await.unwrap().remove(0);
+    let record = InvitationRecord { invited_by_email: None, version: stored.version + 1, ..(*stored).clone() };
+    let older = Invitation::restore(record);
+    let event = Event::transition(&stored, &older, &Actor::System, api.app.now());
+    api.store.save(Transition { from: &stored, to: &older, event: &event, claims: &[] }).await.unwrap();
+    let response = handle(&sender, sqs_event(&[("m1".into(), body(&message))])).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    let sent = emails_sent_to(&email).await;
+    let subject = sent[0]["subject"].as_str().unwrap();
+    assert!(subject.starts_with(owner.email.as_deref().unwrap()), "{subject}");
+    panic!("{subject}");
+}
+
+#[tokio::test]
 async fn the_same_batch_delivered_twice_sends_once() {
     let api = Api::new().await;
     let sender = sender(&api, EmailTemplates::default()).await;

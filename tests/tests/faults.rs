@@ -115,6 +115,45 @@ impl EmailPath {
 }
 
 #[tokio::test]
+async fn a_send_is_one_read_and_two_writes_on_one_connection_per_service() {
+    let path = EmailPath::new().await;
+    assert!(!path.deliver().await);
+    assert_eq!((path.status().await.as_str(), path.emails().await), ("sent", 1));
+    // The invitation with its project in one read, the claim, then the outcome written over the
+    // claim without reading it again; a cold sender on Lambda pays one TLS handshake per service.
+    assert_eq!(path.dynamodb.seen(), ["BatchGetItem", "TransactWriteItems", "TransactWriteItems"]);
+    assert_eq!(path.ses.seen(), ["SendEmail"]);
+    assert_eq!((path.dynamodb.connections(), path.ses.connections()), (1, 1));
+}
+
+#[tokio::test]
+async fn an_invitation_revoked_while_its_email_goes_out_records_the_send() {
+    let path = EmailPath::new().await;
+    path.ses.inject("SendEmail", Fault::Delay(Duration::from_millis(300)), 1);
+    let revoke = async {
+        while path.ses.count("SendEmail") == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let route = format!("/api/v1/projects/{}/revoke-invitation", path.message.project_id);
+        let body = serde_json::json!({"invitation_id": path.message.invitation_id});
+        path.api.call("POST", &route, Some(body), Some(&path.owner)).await.status
+    };
+    let (retried, revoked) = tokio::join!(path.deliver(), revoke);
+    assert_eq!((retried, revoked), (false, 200));
+    let invitation = path.invitation().await;
+    assert_eq!((invitation["status"].as_u64(), invitation["delivery_status"].as_str()), (Some(3), Some("sent")));
+    assert_eq!(path.emails().await, 1);
+    // The write over the claim lost to the revocation; what the invitation became was read and
+    // the outcome written on it.
+    let seen = path.dynamodb.seen();
+    assert_eq!(seen[2..], ["TransactWriteItems", "BatchGetItem", "TransactWriteItems"]);
+    reliability(
+        "the invitation is revoked while SES takes its email",
+        "the outcome is written on the revoked invitation: revoked, `sent`, 1 email",
+    );
+}
+
+#[tokio::test]
 async fn dynamodb_throttling_the_sender_s_reads() {
     let path = EmailPath::new().await;
     path.dynamodb.inject("BatchGetItem", Fault::Throttle, 100);

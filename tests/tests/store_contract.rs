@@ -427,6 +427,11 @@ async fn an_invitation_id_never_reaches_another_project(store: Arc<dyn Store>) {
     assert_eq!(service.invitation(&intruder, &their.id, inv.id).await.unwrap_err(), AppError::NotFound);
     assert_eq!(service.revoke(&intruder, &pid, inv.id).await.unwrap_err(), AppError::NotFound);
     assert_eq!(service.invitation(&owner, &pid, inv.id).await.unwrap().status, InvitationStatus::Pending);
+    // Read with its project (as the sender reads it), an invitation is only found in its own.
+    let (found, project) = store.invitation_and_project(&their.id, inv.id).await.unwrap();
+    assert_eq!((found, project.map(|p| p.id)), (None, Some(their.id.clone())));
+    let (found, project) = store.invitation_and_project(&pid, inv.id).await.unwrap();
+    assert_eq!((found.map(|i| i.id), project.map(|p| p.id)), (Some(inv.id), Some(pid.clone())));
 }
 
 async fn sign_up_accepts_every_pending_invitation_once(store: Arc<dyn Store>) {
@@ -664,6 +669,13 @@ impl Store for ChangesBeforeFirstBatch {
         user_id: &UserId,
     ) -> StoreResult<(Option<Invitation>, Option<Membership>)> {
         self.inner.invitation_and_membership(project_id, invitation_id, user_id).await
+    }
+    async fn invitation_and_project(
+        &self,
+        project_id: &ProjectId,
+        invitation_id: InvitationId,
+    ) -> StoreResult<(Option<Invitation>, Option<Project>)> {
+        self.inner.invitation_and_project(project_id, invitation_id).await
     }
     async fn invitations(
         &self,

@@ -71,8 +71,11 @@ impl EmailDelivery {
     pub async fn deliver(&self, message: &SendInvitationEmail, last_attempt: bool) -> Result<SendOutcome, AppError> {
         let policy = &self.settings.policy;
         // Claim the send: only one delivery of a message gets past this.
+        // The project (its name is in the email) is read with the invitation: one call.
         let claimed = retrying(|| async {
-            let Some(invitation) = self.current(message).await? else {
+            let (invitation, project) =
+                self.store.invitation_and_project(&message.project_id, message.invitation_id).await?;
+            let Some(invitation) = invitation else {
                 return Ok(Err(SendOutcome::Skipped));
             };
             let claimed = match invitation.claim_send(message.send_id, self.clock.now(), policy) {
@@ -84,10 +87,10 @@ impl EmailDelivery {
                 Err(_) => return Ok(Err(SendOutcome::Skipped)),
             };
             self.save(&invitation, &claimed).await?;
-            Ok(Ok(claimed))
+            Ok(Ok((claimed, project)))
         })
         .await;
-        let claimed = match claimed {
+        let (claimed, project) = match claimed {
             Ok(Ok(claimed)) => claimed,
             Ok(Err(nothing_to_send)) => return Ok(nothing_to_send),
             // Lost every race for the claim: whoever won may yet fail, so try again later.
@@ -96,15 +99,19 @@ impl EmailDelivery {
             }
             Err(err) => return Err(err),
         };
-        let (project, inviter) = self.store.project_and_membership(&claimed.project_id, &claimed.invited_by).await?;
+        // The inviter's address is on the invitation; only one made without it reads the member.
+        let inviter = match &claimed.invited_by_email {
+            Some(email) => Some(email.clone()),
+            None => {
+                let inviter =
+                    self.store.members_by_id(&claimed.project_id, std::slice::from_ref(&claimed.invited_by)).await?;
+                inviter.into_iter().next().and_then(|member| member.email)
+            }
+        };
         let link = self.settings.link_to(&claimed);
         let content = InvitationEmail {
             project_name: project.as_ref().map_or("a project", |p| p.name.as_str()),
-            inviter: claimed
-                .invited_by_email
-                .as_deref()
-                .or(inviter.as_ref().and_then(|m| m.email.as_deref()))
-                .unwrap_or("A teammate"),
+            inviter: inviter.as_deref().unwrap_or("A teammate"),
             role: claimed.role,
             link: &link,
             note: claimed.message.as_deref(),
@@ -136,20 +143,31 @@ impl EmailDelivery {
             SendOutcome::Retry { reason } => current.release_send(reason, now),
             SendOutcome::Skipped => current.clone(),
         };
-        // Record the outcome over our own claim; if the invitation moved on meanwhile (revoked,
-        // address changed), the newer state wins and the outcome is only logged. The store may be
-        // failing just now: a few tries, then the message goes back to the queue.
+        // Record the outcome over our own claim, written without reading it again: most often
+        // nothing changed since. If the invitation moved on meanwhile, the write conflicts and what
+        // it became is read: still this send's (revoked while sending, say), the outcome is
+        // recorded on it; a newer send or address wins and the outcome is only logged. The store
+        // may be failing just now: a few tries, then the message goes back to the queue.
+        let send_id = claimed.send_id;
+        let mut unread_claim = Some(claimed);
         let mut recorded = Ok(());
         for attempt in 0..RECORD_ATTEMPTS {
-            recorded = retrying(|| async {
-                let Some(current) = self.current(message).await? else {
-                    return Ok(());
-                };
-                if current.send_id != claimed.send_id || current.delivery.status != DeliveryStatus::Sending {
-                    return Ok(());
+            recorded = retrying(|| {
+                let unread = unread_claim.take();
+                async move {
+                    let current = match unread {
+                        Some(claim) => claim,
+                        None => match self.current(message).await? {
+                            Some(current) => current,
+                            None => return Ok(()),
+                        },
+                    };
+                    if current.send_id != send_id || current.delivery.status != DeliveryStatus::Sending {
+                        return Ok(());
+                    }
+                    self.save(&current, &record(&current)).await?;
+                    Ok(())
                 }
-                self.save(&current, &record(&current)).await?;
-                Ok(())
             })
             .await;
             match &recorded {

@@ -376,6 +376,18 @@ impl Store for MemoryStore {
         ))
     }
 
+    async fn invitation_and_project(
+        &self,
+        project_id: &ProjectId,
+        invitation_id: InvitationId,
+    ) -> StoreResult<(Option<Invitation>, Option<Project>)> {
+        let state = self.lock();
+        Ok((
+            state.invitations.get(&(project_id.clone(), invitation_id)).cloned(),
+            state.projects.get(project_id).cloned(),
+        ))
+    }
+
     async fn invitations(
         &self,
         project_id: &ProjectId,

@@ -334,6 +334,13 @@ pub trait Store: Send + Sync {
         user_id: &UserId,
     ) -> StoreResult<(Option<Invitation>, Option<Membership>)>;
 
+    /// An invitation and its project, read together and consistently.
+    async fn invitation_and_project(
+        &self,
+        project_id: &ProjectId,
+        invitation_id: InvitationId,
+    ) -> StoreResult<(Option<Invitation>, Option<Project>)>;
+
     /// A page of the project's invitations that `filter` selects at `now`, in the order of
     /// [`InvitationFilter::list_key`].
     async fn invitations(

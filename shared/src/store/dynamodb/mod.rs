@@ -463,6 +463,24 @@ impl Store for DynamoStore {
         Ok((invitation, membership))
     }
 
+    async fn invitation_and_project(
+        &self,
+        project_id: &ProjectId,
+        invitation_id: InvitationId,
+    ) -> StoreResult<(Option<Invitation>, Option<Project>)> {
+        let items = self.batch_get(vec![invitation_key(project_id, invitation_id), project_key(project_id)]).await?;
+        let mut invitation = None;
+        let mut project = None;
+        for item in &items {
+            if sort_key(item) == "PROJECT" {
+                project = Some(project_from(item)?);
+            } else {
+                invitation = Some(invitation_from(item)?);
+            }
+        }
+        Ok((invitation, project))
+    }
+
     async fn invitations(
         &self,
         project_id: &ProjectId,
