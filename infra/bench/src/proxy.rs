@@ -28,6 +28,8 @@ pub struct Usage {
     pub items_read: u64,
     /// When each call was made and answered, in the order they were answered.
     pub spans: Vec<(Instant, Instant)>,
+    /// Connections the functions opened (on Lambda, one TLS handshake each).
+    pub connections: usize,
 }
 
 impl Usage {
@@ -39,6 +41,7 @@ impl Usage {
         self.write_units += other.write_units;
         self.items_read += other.items_read;
         self.spans.extend_from_slice(&other.spans);
+        self.connections += other.connections;
     }
 
     /// What happened since `before` (a snapshot of the same meter).
@@ -55,6 +58,7 @@ impl Usage {
             write_units: self.write_units - before.write_units,
             items_read: self.items_read - before.items_read,
             spans: self.spans[before.spans.len()..].to_vec(),
+            connections: self.connections - before.connections,
         }
     }
 
@@ -146,6 +150,7 @@ pub async fn start(upstream: &str, meter: Meter, tls: Option<Arc<rustls::ServerC
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let _ = stream.set_nodelay(true);
+            meter.0.lock().unwrap().connections += 1;
             let (meter, client, upstream, acceptor) =
                 (meter.clone(), client.clone(), upstream.clone(), acceptor.clone());
             tokio::spawn(async move {

@@ -1,6 +1,8 @@
 //! The floor with TLS: the hello-world binary whose first invocation makes one request over
 //! TLS 1.3 with a minimal rustls client (ring, trusting only `AWS_CA_BUNDLE`), as a function's
-//! first AWS call does. What any function's init and first request cost beyond it is its own.
+//! first AWS call does; one to each service in `FLOOR_TLS_URL` (comma-separated), as a function
+//! that calls two services does. What a function's init and first request cost beyond the floor
+//! with as many connections is its own.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use rustls::pki_types::pem::PemObject;
@@ -12,11 +14,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 static CONNECTED: AtomicBool = AtomicBool::new(false);
 
-/// One TLS handshake and one request to `FLOOR_TLS_URL` (`https://host:port`), read to the end.
-async fn one_request() -> Result<(), Error> {
-    let url = std::env::var("FLOOR_TLS_URL")?;
-    let authority = url.trim_start_matches("https://").trim_end_matches('/');
-    let (host, port) = authority.split_once(':').ok_or("FLOOR_TLS_URL has no port")?;
+/// The client's settings, built once as a function's one HTTPS client builds them.
+fn client_config() -> Result<Arc<rustls::ClientConfig>, Error> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(std::env::var("AWS_CA_BUNDLE")?)? {
         roots.add(cert?)?;
@@ -25,9 +24,16 @@ async fn one_request() -> Result<(), Error> {
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_root_certificates(roots)
         .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// One TLS handshake and one request to `url` (`https://host:port`), read to the end.
+async fn one_request(config: Arc<rustls::ClientConfig>, url: &str) -> Result<(), Error> {
+    let authority = url.trim_start_matches("https://").trim_end_matches('/');
+    let (host, port) = authority.split_once(':').ok_or("FLOOR_TLS_URL has no port")?;
     let tcp = tokio::net::TcpStream::connect((host, port.parse::<u16>()?)).await?;
     let server_name = ServerName::try_from(host.to_owned())?;
-    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(server_name, tcp).await?;
+    let mut tls = tokio_rustls::TlsConnector::from(config).connect(server_name, tcp).await?;
     let request = "POST / HTTP/1.1\r\nHost: localhost\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n\
                    Content-Type: application/x-amz-json-1.0\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
     tls.write_all(request.as_bytes()).await?;
@@ -40,7 +46,10 @@ async fn one_request() -> Result<(), Error> {
 async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(|_: LambdaEvent<Value>| async {
         if !CONNECTED.swap(true, Ordering::Relaxed) {
-            one_request().await?;
+            let config = client_config()?;
+            for url in std::env::var("FLOOR_TLS_URL")?.split(',') {
+                one_request(config.clone(), url).await?;
+            }
         }
         Ok::<_, Error>(json!({"hello": "world"}))
     }))
