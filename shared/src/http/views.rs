@@ -12,13 +12,41 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-time::serde::format_description!(rfc3339_seconds, OffsetDateTime, "[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-
-/// RFC 3339 UTC timestamps, second precision, `Z` suffix.
+/// RFC 3339 UTC timestamps, second precision, `Z` suffix (`2026-12-01T09:30:00Z`), written digit
+/// by digit: `time`'s general formatter spent 1,800 instructions on each, a quarter of what
+/// serializing a list page cost.
 mod timestamp {
-    pub use super::rfc3339_seconds::serialize;
+    use serde::{ser::Error, Serializer};
+    use time::{OffsetDateTime, UtcOffset};
+
+    pub fn serialize<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut text = [0; 20];
+        serializer.serialize_str(format(*at, &mut text).ok_or_else(|| S::Error::custom("a year beyond 9999"))?)
+    }
+
+    pub(super) fn format(at: OffsetDateTime, text: &mut [u8; 20]) -> Option<&str> {
+        let at = at.to_offset(UtcOffset::UTC);
+        let year = u16::try_from(at.year()).ok().filter(|year| *year <= 9999)?;
+        let fields =
+            [(year / 100) as u8, (year % 100) as u8, at.month() as u8, at.day(), at.hour(), at.minute(), at.second()];
+        text.copy_from_slice(b"0000-00-00T00:00:00Z");
+        for (value, at) in fields.into_iter().zip([0, 2, 5, 8, 11, 14, 17]) {
+            text[at] = b'0' + value / 10;
+            text[at + 1] = b'0' + value % 10;
+        }
+        std::str::from_utf8(text).ok()
+    }
+
     pub mod option {
-        pub use super::super::rfc3339_seconds::option::serialize;
+        use serde::Serializer;
+        use time::OffsetDateTime;
+
+        pub fn serialize<S: Serializer>(at: &Option<OffsetDateTime>, serializer: S) -> Result<S::Ok, S::Error> {
+            match at {
+                Some(at) => super::serialize(at, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
     }
 }
 
@@ -446,5 +474,27 @@ impl From<&Event> for EventView {
             reason: changes.reason.clone(),
             member_id: changes.member_id.as_ref().map(ToString::to_string),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::format_description;
+    use time::{Duration, OffsetDateTime, UtcOffset};
+
+    #[test]
+    fn timestamps_are_rfc_3339_in_utc_to_the_second() {
+        let rfc3339 = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+        let mut at = OffsetDateTime::UNIX_EPOCH;
+        for _ in 0..1_000 {
+            at += Duration::seconds(249_912_347);
+            let mut text = [0; 20];
+            let expected = at.format(rfc3339).unwrap();
+            assert_eq!(super::timestamp::format(at, &mut text), Some(expected.as_str()));
+            let elsewhere = at.to_offset(UtcOffset::from_hms(-5, -30, 0).unwrap());
+            assert_eq!(super::timestamp::format(elsewhere, &mut text), Some(expected.as_str()));
+        }
+        let before_year_zero = OffsetDateTime::UNIX_EPOCH - Duration::days(366 * 2000);
+        assert_eq!(super::timestamp::format(before_year_zero, &mut [0; 20]), None);
     }
 }

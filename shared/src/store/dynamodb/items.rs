@@ -232,6 +232,8 @@ pub(super) fn user_projects_partition(user_id: &UserId) -> String {
 /// and `expires_at` stay attributes because conditions and the status filter read them. The JSON
 /// is stored as binary: DynamoDB's wire format would escape every quote of a string attribute,
 /// and unescaping a page of them cost a tenth of the list's CPU; base64 decodes in a fraction.
+/// Absent values are left out rather than written `null` (a fifth of a pending invitation's
+/// document): less to store, send and decode; documents written with them still read.
 #[derive(Serialize, Deserialize)]
 struct InvitationDoc {
     id: Uuid,
@@ -240,24 +242,28 @@ struct InvitationDoc {
     email_normalized: String,
     role: Role,
     invited_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     invited_by_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     accepted_by: Option<String>,
     #[serde(with = "millis")]
     created_at: OffsetDateTime,
-    #[serde(with = "millis::option")]
+    #[serde(default, with = "millis::option", skip_serializing_if = "Option::is_none")]
     accepted_at: Option<OffsetDateTime>,
-    #[serde(with = "millis::option")]
+    #[serde(default, with = "millis::option", skip_serializing_if = "Option::is_none")]
     resent_at: Option<OffsetDateTime>,
-    #[serde(with = "millis::option")]
+    #[serde(default, with = "millis::option", skip_serializing_if = "Option::is_none")]
     revoked_at: Option<OffsetDateTime>,
-    #[serde(with = "millis::option")]
+    #[serde(default, with = "millis::option", skip_serializing_if = "Option::is_none")]
     declined_at: Option<OffsetDateTime>,
     delivery_status: DeliveryStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     delivery_reason: Option<String>,
     #[serde(with = "millis")]
     delivery_updated_at: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     message_id: Option<String>,
-    #[serde(with = "millis::option")]
+    #[serde(default, with = "millis::option", skip_serializing_if = "Option::is_none")]
     lease_until: Option<OffsetDateTime>,
     send_count: u32,
     send_id: Uuid,
@@ -659,4 +665,33 @@ pub(super) fn slack_from(item: &Item) -> StoreResult<SlackIntegration> {
         updated_by: f.id("updated_by", UserId::parse)?,
         updated_at: f.time("updated_at")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Email, Inviter, NewInvitation, Policy, Role};
+
+    #[test]
+    fn a_document_leaves_absent_values_out_and_one_written_with_nulls_still_reads() {
+        let new = NewInvitation::new(Email::parse("jane@example.com").unwrap(), Role::Editor);
+        let inviter = Inviter { user_id: UserId::parse("owner").unwrap(), email: None };
+        let now = time::macros::datetime!(2026-12-02 12:00 UTC);
+        let invitation = Invitation::new(ProjectId::parse("p1").unwrap(), &new, &inviter, now, &Policy::default());
+        let mut item = invitation_item(&invitation).unwrap();
+        let doc = item["doc"].as_b().unwrap().as_ref().to_vec();
+        let mut doc: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&doc).unwrap();
+        assert!(doc.values().all(|value| !value.is_null()), "{doc:?}");
+        assert!(!doc.contains_key("accepted_at"));
+        assert_eq!(invitation_from(&item).unwrap(), invitation);
+        // As documents were written before: every absent value a `null`.
+        for absent in ["invited_by_email", "accepted_by", "accepted_at", "resent_at", "revoked_at", "declined_at"] {
+            doc.insert(absent.to_owned(), serde_json::Value::Null);
+        }
+        for absent in ["delivery_reason", "message_id", "lease_until"] {
+            doc.insert(absent.to_owned(), serde_json::Value::Null);
+        }
+        item.insert("doc".to_owned(), AttributeValue::B(Blob::new(serde_json::to_vec(&doc).unwrap())));
+        assert_eq!(invitation_from(&item).unwrap(), invitation);
+    }
 }
