@@ -229,17 +229,7 @@ impl Store for DynamoStore {
         project_id: &ProjectId,
         user_id: &UserId,
     ) -> StoreResult<(Option<Project>, Option<Membership>)> {
-        let items = self.batch_get(vec![project_key(project_id), member_key(project_id, user_id)]).await?;
-        let mut project = None;
-        let mut membership = None;
-        for item in &items {
-            if sort_key(item) == "PROJECT" {
-                project = Some(project_from(item)?);
-            } else {
-                membership = Some(member_from(item)?);
-            }
-        }
-        Ok((project, membership))
+        self.read_pair(project_key(project_id), project_from, member_key(project_id, user_id), member_from).await
     }
 
     async fn members(&self, project_id: &ProjectId, page: &PageRequest) -> StoreResult<Page<Membership>> {
@@ -449,18 +439,8 @@ impl Store for DynamoStore {
         invitation_id: InvitationId,
         user_id: &UserId,
     ) -> StoreResult<(Option<Invitation>, Option<Membership>)> {
-        let items =
-            self.batch_get(vec![invitation_key(project_id, invitation_id), member_key(project_id, user_id)]).await?;
-        let mut invitation = None;
-        let mut membership = None;
-        for item in &items {
-            if sort_key(item).starts_with("INVITATION#") {
-                invitation = Some(invitation_from(item)?);
-            } else {
-                membership = Some(member_from(item)?);
-            }
-        }
-        Ok((invitation, membership))
+        let invitation = invitation_key(project_id, invitation_id);
+        self.read_pair(invitation, invitation_from, member_key(project_id, user_id), member_from).await
     }
 
     async fn invitation_and_project(
@@ -468,17 +448,13 @@ impl Store for DynamoStore {
         project_id: &ProjectId,
         invitation_id: InvitationId,
     ) -> StoreResult<(Option<Invitation>, Option<Project>)> {
-        let items = self.batch_get(vec![invitation_key(project_id, invitation_id), project_key(project_id)]).await?;
-        let mut invitation = None;
-        let mut project = None;
-        for item in &items {
-            if sort_key(item) == "PROJECT" {
-                project = Some(project_from(item)?);
-            } else {
-                invitation = Some(invitation_from(item)?);
-            }
-        }
-        Ok((invitation, project))
+        self.read_pair(
+            invitation_key(project_id, invitation_id),
+            invitation_from,
+            project_key(project_id),
+            project_from,
+        )
+        .await
     }
 
     async fn invitations(

@@ -1,7 +1,7 @@
 //! Reads: consistent batch reads that never pass off an unread key as missing, and pages of a
 //! partition in sort-key order.
 
-use super::items::{index_cursor, key, s, table_key, Index, Item};
+use super::items::{index_cursor, key, s, sort_key, table_key, Index, Item};
 use super::transactions::{backoff, Condition};
 use super::{from_sdk, internal, DynamoStore};
 use crate::cause::Cause;
@@ -18,6 +18,26 @@ impl DynamoStore {
     /// retries make the read `Unavailable`: an unread item is never reported as absent.
     pub(super) async fn batch_get(&self, keys: Vec<Item>) -> StoreResult<Vec<Item>> {
         self.batch_read(keys, true).await
+    }
+
+    /// Two items of one partition by key, read together and consistently, each as its kind.
+    pub(super) async fn read_pair<A, B>(
+        &self,
+        first: Item,
+        first_from: fn(&Item) -> StoreResult<A>,
+        second: Item,
+        second_from: fn(&Item) -> StoreResult<B>,
+    ) -> StoreResult<(Option<A>, Option<B>)> {
+        let first_sort_key = sort_key(&first).to_owned();
+        let (mut a, mut b) = (None, None);
+        for item in &self.batch_get(vec![first, second]).await? {
+            if sort_key(item) == first_sort_key {
+                a = Some(first_from(item)?);
+            } else {
+                b = Some(second_from(item)?);
+            }
+        }
+        Ok((a, b))
     }
 
     /// A page of an index's keys and the items they name, fetched by key eventually consistent
