@@ -685,12 +685,18 @@ mod tests {
         assert!(!doc.contains_key("accepted_at"));
         assert_eq!(invitation_from(&item).unwrap(), invitation);
         // As documents were written before: every absent value a `null`.
-        for absent in ["invited_by_email", "accepted_by", "accepted_at", "resent_at", "revoked_at", "declined_at"] {
-            doc.insert(absent.to_owned(), serde_json::Value::Null);
-        }
-        for absent in ["delivery_reason", "message_id", "lease_until"] {
-            doc.insert(absent.to_owned(), serde_json::Value::Null);
-        }
+        let absent = [
+            "invited_by_email",
+            "accepted_by",
+            "accepted_at",
+            "resent_at",
+            "revoked_at",
+            "declined_at",
+            "delivery_reason",
+            "message_id",
+            "lease_until",
+        ];
+        doc.extend(absent.map(|name| (name.to_owned(), serde_json::Value::Null)));
         item.insert("doc".to_owned(), AttributeValue::B(Blob::new(serde_json::to_vec(&doc).unwrap())));
         assert_eq!(invitation_from(&item).unwrap(), invitation);
     }
