@@ -20,7 +20,8 @@ async fn sender(api: &Api, templates: EmailTemplates) -> Sender {
 fn sender_with(api: &Api, mailer: impl Mailer + 'static, templates: EmailTemplates) -> Sender {
     let settings = api.app.settings().clone();
     let delivery = EmailDelivery::new(api.store.clone(), api.clock.clone(), settings, Arc::new(mailer), templates);
-    let email_queue = invitations::queue::sqs::SqsQueue::new(api.sqs.clone(), api.queue_url.clone());
+    let sqs = api.sqs.clone();
+    let email_queue = invitations::queue::sqs::LazySqsQueue::new(move || sqs.clone(), api.queue_url.clone());
     Sender { delivery, redelivery: Arc::new(email_queue) }
 }
 

@@ -10,7 +10,7 @@ use integration_tests::fault_proxy::{Fault, FaultProxy};
 use integration_tests::*;
 use invitations::mail::ses::SesMailer;
 use invitations::mail::templates::EmailTemplates;
-use invitations::queue::sqs::SqsQueue;
+use invitations::queue::sqs::{LazySqsQueue, SqsQueue};
 use invitations::queue::SendInvitationEmail;
 use invitations::queue::{QueueError, Redelivery};
 use invitations::sdk_config::ses_client as function_ses_client;
@@ -349,7 +349,9 @@ async fn a_delayed_message_stays_hidden_on_sqs_for_the_delay() {
     api.sqs.send_message().queue_url(&queue).message_body("later").send().await.unwrap();
     let received = api.sqs.receive_message().queue_url(&queue).send().await.unwrap().messages.unwrap_or_default();
     let receipt = received[0].receipt_handle.clone().unwrap();
-    SqsQueue::new(api.sqs.clone(), queue.clone()).delay(&receipt, Duration::from_secs(60)).await.unwrap();
+    // The sender's queue, whose client is built by this first call.
+    let sqs = api.sqs.clone();
+    LazySqsQueue::new(move || sqs.clone(), queue.clone()).delay(&receipt, Duration::from_secs(60)).await.unwrap();
     // The queue's own visibility timeout is 0: without the delay the message would be back now.
     let again = api.sqs.receive_message().queue_url(&queue).send().await.unwrap().messages.unwrap_or_default();
     assert!(again.is_empty());

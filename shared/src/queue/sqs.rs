@@ -42,10 +42,10 @@ impl Redelivery for SqsQueue {
     }
 }
 
-/// Amazon SQS, with the client built on the first send. For a queue only a failure path sends
-/// to (the sign-up trigger's hand-off): building an SDK client parses its endpoint partition
-/// table (~0.1 ms), which a cold start whose sign-ups all succeed should not pay. The client is
-/// still built once per process.
+/// Amazon SQS, with the client built on the first call. For a queue only a failure path uses
+/// (the sign-up trigger's hand-off, the sender's delayed retry): building an SDK client parses
+/// its endpoint partition table (~0.1 ms), which a cold start that needs no retry should not
+/// pay. The client is still built once per process.
 pub struct LazySqsQueue {
     client: Box<dyn Fn() -> aws_sdk_sqs::Client + Send + Sync>,
     url: String,
@@ -53,16 +53,26 @@ pub struct LazySqsQueue {
 }
 
 impl LazySqsQueue {
-    /// `client` builds the SQS client, once, when the first message is sent.
+    /// `client` builds the SQS client, once, when it is first needed.
     pub fn new(client: impl Fn() -> aws_sdk_sqs::Client + Send + Sync + 'static, url: impl Into<String>) -> Self {
         Self { client: Box::new(client), url: url.into(), queue: OnceLock::new() }
+    }
+
+    fn queue(&self) -> &SqsQueue {
+        self.queue.get_or_init(|| SqsQueue::new((self.client)(), self.url.clone()))
     }
 }
 
 #[async_trait]
 impl Queue for LazySqsQueue {
     async fn send(&self, body: String) -> Result<(), QueueError> {
-        let queue = self.queue.get_or_init(|| SqsQueue::new((self.client)(), self.url.clone()));
-        queue.send(body).await
+        self.queue().send(body).await
+    }
+}
+
+#[async_trait]
+impl Redelivery for LazySqsQueue {
+    async fn delay(&self, receipt_handle: &str, delay: std::time::Duration) -> Result<(), QueueError> {
+        self.queue().delay(receipt_handle, delay).await
     }
 }
