@@ -422,6 +422,8 @@ struct Samples {
     failures: usize,
     /// How many items the last API response listed (a JSON array body).
     last_items: usize,
+    /// Under `BENCH_CALLGRIND`, the process of the first cold start, whose counts were dumped.
+    callgrind_pid: Option<u32>,
 }
 
 impl Samples {
@@ -533,6 +535,9 @@ async fn run_once(
         return;
     };
     dump(pid);
+    if callgrind.is_some() && samples.callgrind_pid.is_none() {
+        samples.callgrind_pid = Some(pid);
+    }
     let init_cpu = cpu_ns(pid);
     samples.init_wall.push((first_next - started).as_secs_f64() * 1e3);
     samples.init_cpu.push(init_cpu as f64 / 1e6);
@@ -576,6 +581,38 @@ async fn run_once(
     samples.hwm_kb = samples.hwm_kb.max(vm_hwm_kb(pid));
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Under `BENCH_CALLGRIND`: each binary's instructions to the end of its init and of its first
+/// invoke, read against the TLS floor that opens as many connections. Unlike CPU time, the counts
+/// do not move with the machine's load.
+fn first_request_instructions(dir: &Path, variants: &[(String, PathBuf, Workload)], samples: &[Samples]) {
+    // The total callgrind writes into a dump (`summary:` or `totals:`), in millions.
+    let count = |pid: u32, part: u32| -> Option<f64> {
+        let dump = std::fs::read_to_string(dir.join(format!("callgrind.out.{pid}.{part}"))).ok()?;
+        let line = dump.lines().find(|line| line.starts_with("summary:") || line.starts_with("totals:"))?;
+        Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1e6)
+    };
+    let counts: Vec<Option<(f64, f64)>> =
+        samples.iter().map(|s| s.callgrind_pid.and_then(|pid| Some((count(pid, 1)?, count(pid, 2)?)))).collect();
+    // The TLS floors are the second and third variants, as in the main table.
+    let floor = |connections: usize| counts.get(connections.clamp(1, 2)).copied().flatten().map(|(i, f)| i + f);
+    println!();
+    println!("The cold first request in instructions (callgrind, one cold start each; millions):");
+    println!();
+    println!("| binary | init | first invoke | init + first | conns in 1st | − TLS floor with as many connections |");
+    println!("|---|---|---|---|---|---|");
+    for (((label, _, _), s), counted) in variants.iter().zip(samples).zip(&counts) {
+        let Some((init, first)) = counted else {
+            println!("| {label} | - | - | - | - | - |");
+            continue;
+        };
+        let over = match (s.first_connections, floor(s.first_connections)) {
+            (0, _) | (_, None) => "-".to_owned(),
+            (_, Some(floor)) => format!("{:+.2}", init + first - floor),
+        };
+        println!("| {label} | {init:.2} | {first:.2} | {:.2} | {} | {over} |", init + first, s.first_connections);
+    }
 }
 
 /// The number of items in an API Gateway response whose body is a JSON array.
@@ -724,6 +761,9 @@ async fn main() {
         );
     }
     costs(&variants, &samples, &fixture).await;
+    if let Some(dir) = std::env::var_os("BENCH_CALLGRIND") {
+        first_request_instructions(Path::new(&dir), &variants, &samples);
+    }
     let bench = Bench {
         args: &args,
         fixture: &fixture,
