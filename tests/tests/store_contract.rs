@@ -4,6 +4,7 @@
 use integration_tests::*;
 use invitations::clock::Clock;
 use invitations::domain::idempotency::{KeptResponse, RequestRecord, RequestState, KEPT_FOR, RUNNING_LEASE};
+use invitations::domain::quota::ADDRESS_HOLD_AFTER_EXPIRY;
 use invitations::domain::slack::{SlackIntegration, SlackState, SlackStatus};
 use invitations::domain::{
     Actor, Cursor, DeliveryStatus, Event, EventType, Grant, InvitationChanges, InvitationId, InvitationStatus, Inviter,
@@ -55,6 +56,7 @@ contract!(
     an_address_holds_a_bounded_number_of_pending_invitations,
     a_user_creates_a_bounded_number_of_projects,
     a_replacement_takes_over_the_expired_invitation_s_address_slot,
+    a_resent_invitation_keeps_its_address_slot_while_pending,
 );
 
 /// The service as the functions that invite build it, over an in-memory queue.
@@ -798,6 +800,31 @@ async fn a_replacement_takes_over_the_expired_invitation_s_address_slot(store: A
     assert_eq!((old.address_slot, new.address_slot), (Some(0), Some(0)));
     let held = store.quota_use(&QuotaScope::AddressPending("solo@example.com".into()), service.now()).await.unwrap();
     assert_eq!(held.held, vec![0]);
+}
+
+async fn a_resent_invitation_keeps_its_address_slot_while_pending(store: Arc<dyn Store>) {
+    // One slot per address, held until 30 days after the invitation expires; a resend moves the
+    // expiry, and the hold with it.
+    let (service, clock) = service_with(store.clone(), quotas(100, 100, 1, 50));
+    let owner = user("owner");
+    let first = service.create_project(&owner, new_project("First", &[])).await.unwrap().id;
+    let second = service.create_project(&owner, new_project("Second", &[])).await.unwrap().id;
+    let invitation =
+        service.create_invitation(&owner, &first, new_invitation("kept@example.com", "editor")).await.unwrap();
+    // Expired, and resent a day before its address's hold runs out: pending again.
+    clock.advance(Policy::default().ttl + ADDRESS_HOLD_AFTER_EXPIRY - Duration::days(1));
+    let resent = service.resend(&owner, &first, invitation.id).await.unwrap();
+    // Past the first hold, the invitation still pending: its slot is still its own.
+    clock.advance(Duration::days(2));
+    assert!(resent.expires_at > service.now());
+    let err =
+        service.create_invitation(&owner, &second, new_invitation("kept@example.com", "editor")).await.unwrap_err();
+    assert!(quota_refusal(err).1.contains("pending invitations"));
+    let held = store.quota_use(&QuotaScope::AddressPending("kept@example.com".into()), service.now()).await.unwrap();
+    assert_eq!(held.held, vec![0]);
+    // Once it is revoked, the address takes another.
+    service.revoke(&owner, &first, invitation.id).await.unwrap();
+    service.create_invitation(&owner, &second, new_invitation("kept@example.com", "editor")).await.unwrap();
 }
 
 async fn members_change_within_the_role_ceiling_and_the_last_owner_stays(store: Arc<dyn Store>) {

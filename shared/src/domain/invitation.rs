@@ -3,6 +3,7 @@
 
 use super::email_address::Email;
 use super::ids::{InvitationId, ProjectId, UserId};
+use super::quota::{QuotaClaim, QuotaScope, ADDRESS_HOLD_AFTER_EXPIRY};
 use super::role::Role;
 use serde::{Deserialize, Serialize};
 use serde_repr::Serialize_repr;
@@ -334,6 +335,25 @@ impl Invitation {
     pub fn holding_address_slot(mut self, slot: u32) -> Invitation {
         self.0.address_slot = Some(slot);
         self
+    }
+
+    /// The address slot this invitation holds, held again until its new expiry when it expires
+    /// later than `before` (a resend): the hold must not end while the invitation is pending, or
+    /// its address could take more pending invitations than its quota.
+    pub fn renewed_address_hold(&self, before: &Invitation) -> Option<QuotaClaim> {
+        let slot = self.address_slot.filter(|slot| {
+            self.is_pending()
+                && before.is_pending()
+                && before.address_slot == Some(*slot)
+                && before.email_normalized == self.email_normalized
+                && self.expires_at > before.expires_at
+        })?;
+        Some(QuotaClaim {
+            scope: QuotaScope::AddressPending(self.email_normalized.clone()),
+            slot,
+            until: self.expires_at + ADDRESS_HOLD_AFTER_EXPIRY,
+            holder: self.id.to_string(),
+        })
     }
 
     /// An invitation as storage kept it.

@@ -130,6 +130,7 @@ impl State {
     fn apply(&mut self, Transition { from, to, event, claims }: Transition<'_>) {
         self.record(event);
         self.release_address_slot(from, to);
+        self.hold(to.renewed_address_hold(from).as_slice());
         self.hold(claims);
         if from.is_pending() {
             self.markers.remove(&(from.email_normalized.clone(), from.project_id.clone()));
@@ -457,6 +458,12 @@ impl Store for MemoryStore {
         state.check_current(transition.from)?;
         state.check_marker_move(transition)?;
         state.check_claims(transition.claims, transition.event.at)?;
+        if let Some(renewal) = transition.to.renewed_address_hold(transition.from) {
+            // Another invitation took the slot: a conflict, as DynamoDB's condition reports it.
+            let at = transition.event.at;
+            let renewal = std::slice::from_ref(&renewal);
+            state.check_claims_freeing(renewal, at, Some(&renewal[0].holder)).map_err(|_| StoreError::Conflict)?;
+        }
         state.apply(transition);
         Ok(())
     }

@@ -134,7 +134,8 @@ impl DynamoStore {
     }
 
     /// The writes that move an invitation from one state to the next: the invitation's own write
-    /// first, then the marker's, then the event, then the quota slots released and claimed.
+    /// first, then the marker's, then the event, then the quota slots released, renewed and
+    /// claimed (the claims last: a failed one is named by its index among them).
     pub(super) fn transition_items(
         &self,
         Transition { from, to, event, claims }: Transition<'_>,
@@ -160,6 +161,11 @@ impl DynamoStore {
         }
         items.push(self.event_put(event)?);
         items.extend(self.address_slot_release(from, to)?);
+        // A resend moves the expiry: the address's slot is held as much longer (taken back if its
+        // hold ran out meanwhile and nobody took it).
+        if let Some(renewal) = to.renewed_address_hold(from) {
+            items.push(self.claim_put_from(&renewal, event.at, Some(&renewal.holder))?);
+        }
         for claim in claims {
             items.push(self.claim_put(claim, event.at)?);
         }
