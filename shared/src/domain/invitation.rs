@@ -351,9 +351,14 @@ impl Invitation {
         Some(QuotaClaim {
             scope: QuotaScope::AddressPending(self.email_normalized.clone()),
             slot,
-            until: self.expires_at + ADDRESS_HOLD_AFTER_EXPIRY,
+            until: self.address_hold_until(),
             holder: self.id.to_string(),
         })
+    }
+
+    /// Until when this invitation holds its address's pending slot: a while after it expires.
+    pub fn address_hold_until(&self) -> OffsetDateTime {
+        self.expires_at + ADDRESS_HOLD_AFTER_EXPIRY
     }
 
     /// An invitation as storage kept it.

@@ -45,10 +45,7 @@ impl Invitations {
             domain_candidates: candidates(new.email.domain()),
         };
         let mut wanted = self.sending(project_id, caller, now);
-        wanted.push((
-            QuotaScope::AddressPending(base.email_normalized.clone()),
-            base.expires_at + ADDRESS_HOLD_AFTER_EXPIRY,
-        ));
+        wanted.push((QuotaScope::AddressPending(base.email_normalized.clone()), base.address_hold_until()));
         let invitation = self
             .counting_from(&wanted, slots, &base.id.to_string(), |claims| {
                 let invitation = base.clone().holding_address_slot(claims[2].slot);

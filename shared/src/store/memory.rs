@@ -460,9 +460,8 @@ impl Store for MemoryStore {
         state.check_claims(transition.claims, transition.event.at)?;
         if let Some(renewal) = transition.to.renewed_address_hold(transition.from) {
             // Another invitation took the slot: a conflict, as DynamoDB's condition reports it.
-            let at = transition.event.at;
-            let renewal = std::slice::from_ref(&renewal);
-            state.check_claims_freeing(renewal, at, Some(&renewal[0].holder)).map_err(|_| StoreError::Conflict)?;
+            let (at, holder) = (transition.event.at, Some(renewal.holder.as_str()));
+            state.check_claims_freeing(std::slice::from_ref(&renewal), at, holder).map_err(|_| StoreError::Conflict)?;
         }
         state.apply(transition);
         Ok(())
