@@ -143,10 +143,12 @@ async fn an_invitation_revoked_while_its_email_goes_out_records_the_send() {
     let invitation = path.invitation().await;
     assert_eq!((invitation["status"].as_u64(), invitation["delivery_status"].as_str()), (Some(3), Some("sent")));
     assert_eq!(path.emails().await, 1);
-    // The write over the claim lost to the revocation; what the invitation became was read and
-    // the outcome written on it.
+    // The write over the claim lost to the revocation (tried again first when the two
+    // transactions collided); what the invitation became was read and the outcome written on it.
     let seen = path.dynamodb.seen();
-    assert_eq!(seen[2..], ["TransactWriteItems", "BatchGetItem", "TransactWriteItems"]);
+    let (lost, read_and_written) = seen[2..].split_at(seen.len() - 4);
+    assert!(!lost.is_empty() && lost.iter().all(|call| call == "TransactWriteItems"), "{seen:?}");
+    assert_eq!(read_and_written, ["BatchGetItem", "TransactWriteItems"], "{seen:?}");
     reliability(
         "the invitation is revoked while SES takes its email",
         "the outcome is written on the revoked invitation: revoked, `sent`, 1 email",
