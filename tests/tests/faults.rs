@@ -411,8 +411,9 @@ async fn a_sign_up_whose_writes_hang_after_the_first_batch_is_finished_by_the_re
     let email = unique_email("many");
     let projects = invited_to(&api, 25, &email).await;
     let dynamodb = FaultProxy::start(&dynamodb_endpoint()).await;
-    // The first batch of acceptances commits; the second hangs.
-    dynamodb.inject_after("TransactWriteItems", 1, Fault::Hang, 3);
+    // The first write of a batch goes through; every write after it hangs, retries included. Only
+    // one limited run of hangs let a later retry through once a slow first write timed out.
+    dynamodb.inject_after("TransactWriteItems", 1, Fault::Hang, usize::MAX);
     let hung = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&function_config(&dynamodb.url, SHORT_TIMEOUTS)),
         api.store.table(),
@@ -428,8 +429,9 @@ async fn a_sign_up_whose_writes_hang_after_the_first_batch_is_finished_by_the_re
     assert_eq!(outcome, post_confirmation::Outcome::Deferred);
     let who = Caller { user_id: user_id(&sub), email: Some(email.clone()), email_verified: true };
     // The two batches (16 and 9) run at once: whichever wrote first committed, all or nothing.
+    // On a slow host the first write can time out before it reaches DynamoDB: then none did.
     let before = member_of(&api, &who, &projects).await;
-    assert!([9, 16].contains(&before), "one whole batch: {before}");
+    assert!([0, 9, 16].contains(&before), "one whole batch or none: {before}");
     let handed_off = drain_queue(&api.sqs, &reconcile_url).await;
     assert_eq!(handed_off.len(), 1);
     let batch = reconcile_signups::handle(&api.app, sqs_event(&[("r1".into(), handed_off[0].clone())])).await.unwrap();
