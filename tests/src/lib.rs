@@ -468,11 +468,12 @@ pub fn function_config(endpoint_url: &str, timeouts: invitations::sdk_config::Ti
         .build()
 }
 
-/// The functions' timeouts, shortened so a hung dependency costs a test a second, not five.
+/// The functions' timeouts, shortened so a hung dependency costs a test a second or two, not five;
+/// an attempt still gets a second, as DynamoDB Local on a busy CI host can take half of one.
 pub const SHORT_TIMEOUTS: invitations::sdk_config::Timeouts = invitations::sdk_config::Timeouts {
-    connect: std::time::Duration::from_millis(300),
-    attempt: std::time::Duration::from_millis(500),
-    operation: std::time::Duration::from_millis(1500),
+    connect: std::time::Duration::from_millis(500),
+    attempt: std::time::Duration::from_millis(1000),
+    operation: std::time::Duration::from_millis(3000),
 };
 
 /// One line of the README's reliability table, printed by the fault tests.
