@@ -411,8 +411,8 @@ async fn a_sign_up_whose_writes_hang_after_the_first_batch_is_finished_by_the_re
     let email = unique_email("many");
     let projects = invited_to(&api, 25, &email).await;
     let dynamodb = FaultProxy::start(&dynamodb_endpoint()).await;
-    // The first write of a batch goes through; every write after it hangs, retries included. Only
-    // one limited run of hangs let a later retry through once a slow first write timed out.
+    // The first batch's write goes through; every write after it hangs, retries included (with a
+    // fixed number of hangs, a slow first write that timed out let a later retry through).
     dynamodb.inject_after("TransactWriteItems", 1, Fault::Hang, usize::MAX);
     let hung = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&function_config(&dynamodb.url, SHORT_TIMEOUTS)),
